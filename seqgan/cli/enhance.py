@@ -1,0 +1,17 @@
+"""`seqgan enhance`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "enhance (not available yet)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("seqgan enhance: this command is not available yet in this version of seqgan", file=sys.stderr)
+    return 2

@@ -1,0 +1,17 @@
+"""`seqgan predict`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "predict (not available yet)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("seqgan predict: this command is not available yet in this version of seqgan", file=sys.stderr)
+    return 2

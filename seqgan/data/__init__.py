@@ -1,0 +1,1 @@
+"""Data: Kaldi-style data directories, audio I/O, frame episodes and the embedded corpora."""

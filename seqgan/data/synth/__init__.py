@@ -1,0 +1,1 @@
+"""Embedded corpora generated locally: synthetic noisy speech, bouncing balls, moving digits, Atari."""

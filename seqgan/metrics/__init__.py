@@ -1,0 +1,1 @@
+"""Metrics: speech quality (audio.py) and frame prediction (frames.py)."""

@@ -1,0 +1,1 @@
+"""The generic GAN trainer, checkpoints, distributed launch and reporting."""
