@@ -1,0 +1,368 @@
+"""Rollouts of next-frame predictors and the files ``seqgan predict`` writes.
+
+A rollout is autoregressive: the generator predicts frame ``K`` from frames ``0..K-1``, the prediction
+is appended to the context (the oldest frame drops out) and the next frame is predicted from it, for
+``steps`` steps. Actions follow the episode convention (:mod:`seqgan.data.episodes`): ``actions[t]`` leads
+from frame ``t`` to frame ``t + 1``, so predicting frame ``K - 1 + s + 1`` uses ``actions[K - 1 + s]``.
+
+Frames on disk are uint8 ``(T, H, W, C)``; models see float ``(..., C, H, W)`` in [-1, 1]
+(``x / 127.5 - 1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Predictor",
+    "comparison_strip",
+    "from_uint8",
+    "write_prediction",
+    "rollout",
+    "save_gif",
+    "save_png",
+    "side_by_side",
+    "to_uint8",
+]
+
+
+def _predict_next(generator: nn.Module, context: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
+    """The finest next-frame prediction, whatever the generator's interface."""
+    predict = getattr(generator, "predict", None)
+    if predict is None:  # a wrapped module: call it and take the finest scale
+        out = generator(context, actions)
+        return out[-1] if isinstance(out, (list, tuple)) else out
+    return predict(context, actions)
+
+
+def rollout(
+    generator: nn.Module, context: torch.Tensor, steps: int, actions: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Predicts ``steps`` frames autoregressively, feeding each prediction back as context.
+
+    Args:
+        generator: a next-frame generator: ``predict(context, actions) -> (B, C, H, W)``, or a module
+            whose forward returns that or a list of per-scale predictions (finest last).
+        context: ``(B, K, C, H, W)`` in [-1, 1].
+        steps: number of frames to predict.
+        actions: ``(B, A)`` long with ``A >= K + steps - 1``, aligned with the frames (``actions[:, t]``
+            leads from frame ``t`` to ``t + 1``; frame 0 is the first context frame), or ``None``.
+
+    Returns:
+        ``(B, steps, C, H, W)``.
+    """
+    if context.dim() != 5:
+        raise ValueError(f"context must be (batch, K, C, H, W), got {tuple(context.shape)}")
+    k = context.shape[1]
+    if actions is not None and actions.shape[1] < k + steps - 1:
+        raise ValueError(
+            f"a rollout of {steps} steps from {k} context frames needs {k + steps - 1} actions "
+            f"per sequence, got {actions.shape[1]}"
+        )
+    preds = []
+    for s in range(steps):
+        window = None if actions is None else actions[:, s : s + k]
+        nxt = _predict_next(generator, context, window)
+        preds.append(nxt)
+        context = torch.cat([context[:, 1:], nxt.unsqueeze(1)], dim=1)
+    return torch.stack(preds, dim=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Conversions
+
+
+def from_uint8(frames: np.ndarray) -> torch.Tensor:
+    """uint8 ``(..., H, W, C)`` -> float32 ``(..., C, H, W)`` in [-1, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).float() / 127.5 - 1.0
+    return x.movedim(-1, -3)
+
+
+def to_uint8(frames: torch.Tensor | np.ndarray) -> np.ndarray:
+    """float ``(..., C, H, W)`` in [-1, 1] -> uint8 ``(..., H, W, C)`` (rounded, clipped)."""
+    x = torch.as_tensor(frames).detach().float().cpu().movedim(-3, -1)
+    return ((x.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).numpy()
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    return np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame[..., :3]
+
+
+def _upscale(image: np.ndarray, min_side: int) -> np.ndarray:
+    """Nearest-neighbour integer upscaling so that the shorter side reaches ``min_side``."""
+    factor = max(1, -(-min_side // min(image.shape[:2])))
+    return image.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else image
+
+
+def comparison_strip(
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    context: np.ndarray | None = None,
+    gap: int = 2,
+    min_side: int = 48,
+) -> np.ndarray:
+    """A two-row image: ground truth on top, prediction below, one column per frame.
+
+    Args:
+        truth: uint8 ``(S, H, W, C)`` (may be shorter than ``prediction``: missing frames are black).
+        prediction: uint8 ``(S, H, W, C)``.
+        context: optional uint8 ``(K, H, W, C)`` shown in both rows before the predicted frames.
+        gap: white pixels between frames.
+        min_side: frames are upscaled (nearest, integer factor) to at least this size.
+
+    Returns:
+        uint8 ``(rows, cols, 3)``.
+    """
+    h, w = prediction.shape[1:3]
+    blank = np.zeros((h, w, 3), np.uint8)
+    ctx = [_rgb(f) for f in (context if context is not None else [])]
+    top = ctx + [_rgb(truth[i]) if i < len(truth) else blank for i in range(len(prediction))]
+    bottom = ctx + [_rgb(f) for f in prediction]
+    factor = max(1, -(-min_side // min(h, w)))
+    fh, fw = h * factor, w * factor
+    n = len(top)
+    image = np.full((2 * fh + 3 * gap, n * fw + (n + 1) * gap, 3), 255, np.uint8)
+    for row, frames in enumerate((top, bottom)):
+        y = gap + row * (fh + gap)
+        for col, frame in enumerate(frames):
+            x = gap + col * (fw + gap)
+            image[y : y + fh, x : x + fw] = _upscale(frame, min_side)[:fh, :fw]
+    return image
+
+
+def side_by_side(
+    truth: np.ndarray | None, prediction: np.ndarray, gap: int = 2, min_side: int = 96
+) -> np.ndarray:
+    """One GIF frame: ground truth (black when unknown) left, prediction right; uint8 ``(H', W', 3)``."""
+    pred = _upscale(_rgb(prediction), min_side)
+    left = np.zeros_like(pred) if truth is None else _upscale(_rgb(truth), min_side)
+    spacer = np.full((pred.shape[0], gap, 3), 255, np.uint8)
+    return np.concatenate([left, spacer, pred], axis=1)
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+
+
+def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Writes a uint8 ``(H, W, 3)`` image as PNG, atomically."""
+    from PIL import Image
+
+    path = Path(path)
+    fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(image).save(f, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float = 4.0) -> None:
+    """Writes uint8 ``(H, W, 3)`` frames as a looping animated GIF, atomically."""
+    from PIL import Image
+
+    path = Path(path)
+    images = [Image.fromarray(f) for f in frames]
+    fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            images[0].save(
+                f,
+                format="GIF",
+                save_all=True,
+                append_images=images[1:],
+                duration=int(round(1000 / fps)),
+                loop=0,
+            )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
+    fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --------------------------------------------------------------------------------------------------
+# Predictor
+
+
+class Predictor:
+    """Runs a next-frame generator on uint8 episodes.
+
+    Args:
+        generator: a next-frame generator (see :func:`rollout`).
+        metadata: the exported model's metadata (``context``, ``num_channels``, ``num_actions``, ...);
+            missing keys are taken from the generator.
+        device: where to run.
+    """
+
+    def __init__(
+        self, generator: nn.Module, metadata: dict[str, Any] | None = None, device: str | torch.device = "cpu"
+    ) -> None:
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval()
+        meta = dict(metadata or {})
+        self.context = int(meta.get("context", getattr(generator, "context", 4)))
+        self.num_channels = int(meta.get("num_channels", getattr(generator, "num_channels", 3)))
+        self.num_actions = int(meta.get("num_actions", getattr(generator, "num_actions", 0)) or 0)
+        resize = meta.get("resize") or None
+        self.resize = None if resize is None else (int(resize[0]), int(resize[1]))
+        self.metadata = meta
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Predictor:
+        """Loads an exported ``.safetensors`` generator (``seqgan export``)."""
+        from seqgan import load_model
+
+        module = load_model(str(path), device=str(device))
+        return cls(module, getattr(module, "metadata", {}), device)
+
+    def prepare(self, frames: np.ndarray, where: str = "frames") -> np.ndarray:
+        """Converts uint8 ``(T, H, W, C)`` frames as the training data were: RGB to grey when the model
+        has one channel, then the recorded ``resize`` (the metadata's), as ``FrameWindows`` does."""
+        from seqgan.data.frames import resize_frames, to_grayscale
+
+        if frames.ndim == 3:
+            frames = frames[..., None]
+        if frames.dtype != np.uint8 or frames.ndim != 4:
+            raise ValueError(f"{where}: frames must be uint8 (T, H, W, C), got {frames.dtype} {frames.shape}")
+        c = frames.shape[-1]
+        if c != self.num_channels:
+            if self.num_channels != 1 or c != 3:
+                raise ValueError(
+                    f"{where}: frames have {c} channel(s) but the model expects {self.num_channels}"
+                )
+            frames = to_grayscale(frames)
+        if self.resize is not None:
+            frames = resize_frames(frames, self.resize)
+        return frames
+
+    @torch.no_grad()
+    def predict(self, context: np.ndarray, steps: int, actions: np.ndarray | None = None) -> np.ndarray:
+        """Rolls out ``steps`` frames after uint8 ``context`` ``(K, H, W, C)``.
+
+        Args:
+            context: the last ``K`` observed frames.
+            steps: frames to predict.
+            actions: ints ``(K + steps - 1,)`` aligned with the frames (needed when the model is
+                action-conditioned, ignored otherwise).
+
+        Returns:
+            uint8 ``(steps, H, W, C)``.
+        """
+        context = self.prepare(context)
+        if context.shape[0] != self.context:
+            raise ValueError(f"the model needs {self.context} context frames, got {context.shape[0]}")
+        act = None
+        if self.num_actions > 0:
+            if actions is None:
+                raise ValueError(
+                    f"the model is action-conditioned ({self.num_actions} actions): give actions"
+                )
+            actions = np.asarray(actions, dtype=np.int64)
+            need = self.context + steps - 1
+            if actions.shape[0] < need:
+                raise ValueError(
+                    f"{steps} steps need {need} actions aligned with the frames, got {actions.shape[0]}"
+                )
+            used = actions[self.context - 1 : need]
+            if used.size and (used.min() < 0 or used.max() >= self.num_actions):
+                raise ValueError(
+                    f"actions must lie in [0, {self.num_actions}) for this model; got "
+                    f"{used.min()}..{used.max()} (-1 marks the end of an episode)"
+                )
+            act = torch.from_numpy(actions[:need].clip(0)).unsqueeze(0).to(self.device)
+        x = from_uint8(context).unsqueeze(0).to(self.device)
+        return to_uint8(rollout(self.generator, x, steps, act)[0])
+
+    def predict_episode(
+        self, frames: np.ndarray, steps: int, actions: np.ndarray | None = None, start: int = 0
+    ) -> dict[str, np.ndarray]:
+        """Predicts ``steps`` frames after ``frames[start : start + K]`` of an episode.
+
+        Returns:
+            ``{"context", "prediction", "truth", "actions"}``: uint8 frames ``(K, ...)``, ``(steps, ...)``,
+            the ground truth that exists after the context (``(<= steps, ...)``), and the actions used
+            (``(K + steps - 1,)``, empty when unconditioned).
+        """
+        frames = self.prepare(frames)
+        k = self.context
+        if start < 0 or start + k > frames.shape[0]:
+            raise ValueError(
+                f"the episode has {frames.shape[0]} frames: cannot take {k} context frames at {start}"
+            )
+        used = np.zeros(0, np.int64)
+        if self.num_actions > 0:
+            if actions is None:
+                raise ValueError(
+                    f"the model is action-conditioned ({self.num_actions} actions) but no actions were given"
+                )
+            used = np.asarray(actions, dtype=np.int64)[start : start + k + steps - 1]
+        prediction = self.predict(frames[start : start + k], steps, used if self.num_actions > 0 else None)
+        return {
+            "context": frames[start : start + k],
+            "prediction": prediction,
+            "truth": frames[start + k : start + k + steps],
+            "actions": used,
+        }
+
+
+def write_prediction(
+    out_dir: str | os.PathLike,
+    name: str,
+    result: dict[str, np.ndarray],
+    fps: float = 4.0,
+    extra: dict[str, np.ndarray] | None = None,
+) -> list[Path]:
+    """Writes ``<name>.npz``, ``<name>.gif`` (truth | prediction) and ``<name>.png`` (strip) atomically.
+
+    Args:
+        out_dir: output folder (created).
+        name: file stem.
+        result: as returned by :meth:`Predictor.predict_episode`.
+        fps: GIF frame rate.
+        extra: more arrays to store in the npz.
+
+    Returns:
+        The written paths.
+    """
+    out = Path(out_dir)
+    ctx, pred, truth = result["context"], result["prediction"], result["truth"]
+    npz = out / f"{name}.npz"
+    _atomic_npz(
+        npz, prediction=pred, ground_truth=truth, context=ctx, actions=result["actions"], **(extra or {})
+    )
+    gif_frames = [side_by_side(f, f) for f in ctx]
+    gif_frames += [side_by_side(truth[i] if i < len(truth) else None, pred[i]) for i in range(len(pred))]
+    gif = out / f"{name}.gif"
+    save_gif(gif, gif_frames, fps=fps)
+    png = out / f"{name}.png"
+    save_png(png, comparison_strip(truth, pred, ctx))
+    return [npz, gif, png]

@@ -1,0 +1,293 @@
+"""The next_frame task: losses, turns (gradient discipline), negatives, curriculum, evaluation, samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seqgan.config import ConfigError, from_dict
+from seqgan.data.episodes import write_episode, write_episodes_scp
+from seqgan.tasks import get_task
+from seqgan.tasks.base import Nets
+from seqgan.tasks.next_frame import (
+    NextFrameConfig,
+    NextFrameTask,
+    gradient_difference_loss,
+    lp_loss,
+)
+
+
+def moving_square_episodes(root, n=3, t=14, size=40, actions=True, seed=0):
+    """Grey episodes of a 6x6 square moved by its action (0: left, 1: stay, 2: right) each frame."""
+    rng = np.random.default_rng(seed)
+    entries = {}
+    for e in range(n):
+        x, y = int(rng.integers(4, size - 10)), int(rng.integers(4, size - 10))
+        acts = rng.integers(0, 3, size=t).astype(np.int64)
+        frames = np.zeros((t, size, size, 1), np.uint8)
+        for i in range(t):
+            frames[i, y : y + 6, x : x + 6] = 255
+            x = int(np.clip(x + 2 * (acts[i] - 1), 0, size - 6))
+        acts[-1] = -1
+        path = root / f"ep{e}.npz"
+        write_episode(path, frames, actions=acts if actions else None, meta={"num_actions": 3})
+        entries[f"ep{e}"] = str(path)
+    scp = root / "episodes.scp"
+    write_episodes_scp(scp, entries)
+    return scp
+
+
+def make_task(tmp_path, actions=True, **sections):
+    scp = moving_square_episodes(tmp_path, actions=actions)
+    data = {"train_scp": str(scp), "valid_scp": str(scp), "patch_size": 32, "horizon": 3, "grayscale": True}
+    data.update(sections.pop("data", {}))
+    model = {"preset": "tiny", "num_actions": 3 if actions else 0}
+    model.update(sections.pop("model", {}))
+    cfg = from_dict(
+        NextFrameConfig,
+        {
+            "task": "next_frame",
+            "data": data,
+            "model": model,
+            "eval": {"rollout_steps": 3, "max_sequences": 4, "num_samples": 2},
+            **sections,
+        },
+    )
+    return NextFrameTask(cfg)
+
+
+def batch_of(task, n=4, seed=0):
+    ds = task.train_dataset()
+    items = [ds[(i, seed + i)] for i in range(n)]
+    return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
+
+
+def nets_of(task, seed=0):
+    torch.manual_seed(seed)
+    return Nets(task.build_generator(), task.build_discriminator())
+
+
+# -- losses -----------------------------------------------------------------------------------------
+
+
+def test_gdl_of_identical_frames_is_zero():
+    x = torch.randn(2, 3, 8, 8)
+    assert gradient_difference_loss(x, x.clone()).item() == 0.0
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.0])
+def test_gdl_of_a_shifted_edge(alpha):
+    # a vertical edge from -1 to 1: the horizontal differences are 2 at one column, 0 elsewhere
+    w = 9
+    y = torch.full((1, 1, 5, w), -1.0)
+    y[..., 4:] = 1.0
+    y_hat = torch.full_like(y, -1.0)
+    y_hat[..., 5:] = 1.0
+    # per row |2 - 0|^a + |0 - 2|^a over w - 1 differences; no vertical differences
+    expected = 2 * 2**alpha / (w - 1)
+    assert gradient_difference_loss(y_hat, y, alpha).item() == pytest.approx(expected)
+    # a blurred edge keeps the mean value but loses sharpness: the GDL sees it, l1 of means does not
+    blurred = torch.zeros_like(y)
+    assert gradient_difference_loss(blurred, y, alpha).item() == pytest.approx(2**alpha / (w - 1))
+
+
+def test_lp_loss_values():
+    a, b = torch.zeros(1, 1, 2, 2), torch.tensor([[[[1.0, -1.0], [2.0, 0.0]]]])
+    assert lp_loss(a, b, 1).item() == pytest.approx(1.0)
+    assert lp_loss(a, b, 2).item() == pytest.approx(1.5)
+
+
+# -- configuration --------------------------------------------------------------------------------------
+
+
+def test_registered_and_config_checks(tmp_path):
+    assert get_task("next_frame") is NextFrameTask
+    with pytest.raises(ConfigError, match="data.horizon"):
+        make_task(tmp_path, curriculum={"horizons": [1, 5], "steps": [10]})
+    with pytest.raises(ConfigError, match="curriculum.steps"):
+        make_task(tmp_path, curriculum={"horizons": [1, 2], "steps": []})
+    with pytest.raises(ConfigError, match="num_actions"):
+        make_task(tmp_path, actions=False, loss={"wrong_action_prob": 0.5})
+    with pytest.raises(ConfigError, match="objective"):
+        make_task(tmp_path, loss={"objective": "nsgam"})
+
+
+def test_actions_required_when_the_model_is_conditioned(tmp_path):
+    task = make_task(tmp_path, actions=False, model={"num_actions": 3})
+    with pytest.raises(ConfigError, match="no actions"):
+        task.train_dataset()
+
+
+def test_curriculum_lengths(tmp_path):
+    task = make_task(tmp_path, curriculum={"horizons": [1, 2, 3], "steps": [10, 20]})
+    assert [task.rollout_length(s) for s in (0, 9, 10, 19, 20, 1000)] == [1, 1, 2, 2, 3, 3]
+    task.set_step(15)
+    assert task.rollout_length() == 2
+
+
+# -- turns ------------------------------------------------------------------------------------------
+
+
+def _grads(module):
+    return [p.grad for p in module.parameters()]
+
+
+def test_discriminator_turn_changes_only_the_discriminator(tmp_path):
+    task = make_task(tmp_path)
+    nets = nets_of(task)
+    g0 = [p.detach().clone() for p in nets.generator.parameters()]
+    d0 = [p.detach().clone() for p in nets.discriminator.parameters()]
+    out = task.discriminator_turn(batch_of(task), nets)
+    out.loss.backward()
+    assert all(g is None for g in _grads(nets.generator))  # the fake was detached
+    assert all(g is not None for g in _grads(nets.discriminator))
+    torch.optim.SGD(list(nets.generator.parameters()) + list(nets.discriminator.parameters()), lr=0.1).step()
+    assert all(torch.equal(a, b) for a, b in zip(g0, nets.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, nets.discriminator.parameters()))
+    assert {"d_loss", "d_real", "d_fake"} <= set(out.stats)
+
+
+def test_generator_turn_changes_only_the_generator(tmp_path):
+    task = make_task(tmp_path)
+    nets = nets_of(task)
+    nets.discriminator.requires_grad_(False)  # the trainer's switch for a G turn
+    d0 = [p.detach().clone() for p in nets.discriminator.parameters()]
+    out = task.generator_turn(batch_of(task), nets)
+    out.loss.backward()
+    assert all(g is None for g in _grads(nets.discriminator))
+    assert all(g is not None for g in _grads(nets.generator))
+    torch.optim.SGD(nets.generator.parameters(), lr=0.1).step()
+    assert all(torch.equal(a, b) for a, b in zip(d0, nets.discriminator.parameters()))
+    s = out.stats
+    expected = 0.05 * s["g_adv"] + s["g_lp"] + s["g_gdl"]
+    assert s["g_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+class RecordingObjective:
+    """Wraps an objective and records what the discriminator loss sees."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.needs_gradient_penalty = False
+        self.calls = []
+
+    def discriminator_loss(self, real, fake):
+        self.calls.append((real.detach(), fake.detach()))
+        return self.inner.discriminator_loss(real, fake)
+
+    def generator_loss(self, fake):
+        return self.inner.generator_loss(fake)
+
+
+def test_mismatched_pairs_and_wrong_actions_are_shown_as_fake(tmp_path):
+    task = make_task(tmp_path, loss={"mismatch_prob": 1.0, "wrong_action_prob": 1.0})
+    task.objective = RecordingObjective(task.objective)
+    nets = nets_of(task)
+    batch = batch_of(task)
+    out = task.discriminator_turn(batch, nets)
+    b, k = batch["context"].shape[:2]
+    factors = [8, 4, 2, 1]
+    assert len(task.objective.calls) == 4  # one per scale, rollout length 1
+    ctx, tgt, act = batch["context"], batch["target"][:, 0], batch["actions"][:, k - 1]
+    real = [torch.nn.functional.avg_pool2d(tgt, f) if f > 1 else tgt for f in factors]
+    with torch.no_grad():
+        mismatched = nets.discriminator([r.roll(1, dims=0) for r in real], ctx, act)
+        right = nets.discriminator(real, ctx, act)
+    for i, (r, f) in enumerate(task.objective.calls):
+        assert r.shape == (b, 1) and f.shape == (3 * b, 1)  # generated, mismatched, wrong action
+        torch.testing.assert_close(r, right[i])
+        torch.testing.assert_close(f[b : 2 * b], mismatched[i])
+        # real frames with a wrong action score differently from the right action
+        assert (f[2 * b :] - right[i]).abs().max() > 0
+    assert out.stats["d_mismatched"] == b and out.stats["d_wrong_actions"] == b
+
+
+def test_wrong_actions_differ_from_the_right_ones(tmp_path):
+    task = make_task(tmp_path, loss={"wrong_action_prob": 1.0})
+    nets = nets_of(task)
+    seen = []
+    d = nets.discriminator
+    nets.discriminator = lambda frames, cond, act: (seen.append(act), d(frames, cond, act))[1]
+    batch = batch_of(task, n=6)
+    torch.manual_seed(0)
+    task.discriminator_turn(batch, nets)
+    right, wrong = seen[0], seen[2]
+    assert torch.all(wrong != right) and wrong.min() >= 0 and wrong.max() < 3
+
+
+def test_multi_step_turns_feed_predictions_back(tmp_path):
+    task = make_task(tmp_path, curriculum={"horizons": [1, 3], "steps": [5]})
+    nets = nets_of(task)
+    calls = []
+    g = nets.generator
+    nets.generator = lambda ctx, act: (calls.append(ctx.detach().clone()), g(ctx, act))[1]
+    task.set_step(5)
+    out = task.generator_turn(batch_of(task), nets)
+    assert out.stats["rollout"] == 3 and len(calls) == 3
+    first = g(calls[0], batch_of(task)["actions"][:, :4])[-1]
+    # the second call's newest context frame is the first prediction; the rest shifted
+    torch.testing.assert_close(calls[1][:, -1], first.detach())
+    torch.testing.assert_close(calls[1][:, :-1], calls[0][:, 1:])
+    out.loss.backward()  # gradients flow through the fed-back predictions
+
+
+def test_wgan_gp_objective_adds_a_penalty(tmp_path):
+    task = make_task(tmp_path, loss={"objective": "wgan-gp"})
+    out = task.discriminator_turn(batch_of(task), nets_of(task))
+    assert out.stats["gp"] > 0
+    out.loss.backward()
+
+
+# -- evaluation, samples, export ----------------------------------------------------------------------
+
+
+class CopyLast(torch.nn.Module):
+    """Predicts the last context frame (the copy baseline)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def predict(self, context, actions=None):
+        return context[:, -1] + 0 * self.dummy
+
+
+def test_evaluate_reports_per_step_metrics(tmp_path):
+    task = make_task(tmp_path)
+    metrics = task.evaluate(CopyLast(), torch.device("cpu"))
+    assert metrics["psnr"] == pytest.approx(metrics["psnr_copy_last"])
+    assert {"psnr_1", "psnr_2", "psnr_3"} <= set(metrics)
+    # the generator runs on the full 40x40 frames although it trains on 32x32 patches
+    nets = nets_of(task)
+    metrics = task.evaluate(nets.generator.eval(), torch.device("cpu"))
+    assert np.isfinite(metrics["psnr"])
+
+
+class FakeWriter:
+    def __init__(self):
+        self.images = []
+
+    def add_image(self, tag, image, step, dataformats="CHW"):
+        self.images.append((tag, image.shape, step, dataformats))
+
+
+def test_write_samples_png_gif_and_tensorboard(tmp_path):
+    task = make_task(tmp_path)
+    writer = FakeWriter()
+    out = tmp_path / "samples"
+    task.write_samples(CopyLast(), torch.device("cpu"), 7, out, writer)
+    assert (out / "rollout_00000007.png").stat().st_size > 0
+    assert (out / "rollout_00000007.gif").stat().st_size > 0
+    from PIL import Image
+
+    with Image.open(out / "rollout_00000007.gif") as gif:
+        assert gif.n_frames == 4 + 3  # context then rollout
+    assert writer.images and writer.images[0][0] == "samples/rollout" and writer.images[0][3] == "HWC"
+
+
+def test_export_metadata(tmp_path):
+    task = make_task(tmp_path)
+    meta = task.export_metadata()
+    assert meta["num_channels"] == 1 and meta["frame_height"] == 40 and meta["frame_width"] == 40
+    assert meta["context"] == 4 and meta["num_actions"] == 3 and meta["value_range"] == [-1.0, 1.0]
