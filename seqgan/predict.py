@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -155,58 +155,49 @@ def side_by_side(
     return np.concatenate([left, spacer, pred], axis=1)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+def _write_files(writers: dict[Path, Callable[[BinaryIO], None]]) -> None:
+    """Writes each file under a temporary name beside it, then renames them all, so that no partial file
+    is ever visible and a failure while writing leaves none of the set behind."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, write in writers.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _png_writer(image: np.ndarray) -> Callable[[BinaryIO], None]:
+    from PIL import Image
+
+    return lambda f: Image.fromarray(image).save(f, format="PNG")
+
+
+def _gif_writer(frames: Sequence[np.ndarray], fps: float) -> Callable[[BinaryIO], None]:
+    from PIL import Image
+
+    images = [Image.fromarray(f) for f in frames]
+    duration = int(round(1000 / fps))
+    return lambda f: images[0].save(
+        f, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0
+    )
 
 
 def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
     """Writes a uint8 ``(H, W, 3)`` image as PNG, atomically."""
-    from PIL import Image
-
-    path = Path(path)
-    fd, tmp = _atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(image).save(f, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _write_files({Path(path): _png_writer(image)})
 
 
 def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float = 4.0) -> None:
     """Writes uint8 ``(H, W, 3)`` frames as a looping animated GIF, atomically."""
-    from PIL import Image
-
-    path = Path(path)
-    images = [Image.fromarray(f) for f in frames]
-    fd, tmp = _atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            images[0].save(
-                f,
-                format="GIF",
-                save_all=True,
-                append_images=images[1:],
-                duration=int(round(1000 / fps)),
-                loop=0,
-            )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = _atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _write_files({Path(path): _gif_writer(frames, fps)})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,11 +229,21 @@ class Predictor:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Predictor:
-        """Loads an exported ``.safetensors`` generator (``seqgan export``)."""
-        from seqgan import load_model
+        """Loads an exported ``.safetensors`` generator (``seqgan export``), or the generator of a training
+        checkpoint (a ``.pt`` file or an experiment folder; EMA weights when present).
 
-        module = load_model(str(path), device=str(device))
-        return cls(module, getattr(module, "metadata", {}), device)
+        Raises:
+            seqgan.export.ModelFileError: the file cannot be read as a seqgan model.
+        """
+        if Path(path).suffix == ".safetensors":
+            from seqgan import load_model
+
+            module = load_model(str(path), device=str(device))
+            return cls(module, getattr(module, "metadata", {}), device)
+        from seqgan.export import generator_from_checkpoint, read_checkpoint
+
+        module, metadata = generator_from_checkpoint(read_checkpoint(path), source=str(path))
+        return cls(module, metadata, device)
 
     def prepare(self, frames: np.ndarray, where: str = "frames") -> np.ndarray:
         """Converts uint8 ``(T, H, W, C)`` frames as the training data were: RGB to grey when the model
@@ -341,7 +342,10 @@ def write_prediction(
     fps: float = 4.0,
     extra: dict[str, np.ndarray] | None = None,
 ) -> list[Path]:
-    """Writes ``<name>.npz``, ``<name>.gif`` (truth | prediction) and ``<name>.png`` (strip) atomically.
+    """Writes ``<name>.npz``, ``<name>.gif`` (truth | prediction) and ``<name>.png`` (strip), all or none.
+
+    The npz holds ``prediction`` uint8 ``(S, H, W, C)``, ``ground_truth`` uint8 ``(<= S, H, W, C)``,
+    ``context`` uint8 ``(K, H, W, C)``, ``actions`` and the ``extra`` arrays.
 
     Args:
         out_dir: output folder (created).
@@ -351,18 +355,20 @@ def write_prediction(
         extra: more arrays to store in the npz.
 
     Returns:
-        The written paths.
+        The written paths (npz, gif, png).
     """
     out = Path(out_dir)
     ctx, pred, truth = result["context"], result["prediction"], result["truth"]
-    npz = out / f"{name}.npz"
-    _atomic_npz(
-        npz, prediction=pred, ground_truth=truth, context=ctx, actions=result["actions"], **(extra or {})
-    )
+    arrays = {"prediction": pred, "ground_truth": truth, "context": ctx, "actions": result["actions"]}
+    arrays.update(extra or {})
     gif_frames = [side_by_side(f, f) for f in ctx]
     gif_frames += [side_by_side(truth[i] if i < len(truth) else None, pred[i]) for i in range(len(pred))]
-    gif = out / f"{name}.gif"
-    save_gif(gif, gif_frames, fps=fps)
-    png = out / f"{name}.png"
-    save_png(png, comparison_strip(truth, pred, ctx))
-    return [npz, gif, png]
+    paths = [out / f"{name}.npz", out / f"{name}.gif", out / f"{name}.png"]
+    _write_files(
+        {
+            paths[0]: lambda f: np.savez_compressed(f, **arrays),
+            paths[1]: _gif_writer(gif_frames, fps),
+            paths[2]: _png_writer(comparison_strip(truth, pred, ctx)),
+        }
+    )
+    return paths

@@ -1,0 +1,189 @@
+"""Rollouts, the Predictor and the `seqgan predict` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seqgan import save_model
+from seqgan.cli import main
+from seqgan.data.episodes import write_episode, write_episodes_scp
+from seqgan.models.frame_gan import build_frame_gan
+from seqgan.predict import Predictor, from_uint8, rollout, to_uint8
+
+
+class AddStep(torch.nn.Module):
+    """Predicts the last context frame plus 0.1: a rollout must give last + 0.1 * (s + 1)."""
+
+    def predict(self, context, actions=None):
+        return context[:, -1] + 0.1
+
+
+class ActionFrame(torch.nn.Module):
+    """Predicts a constant frame holding the action it was given (the last of the window) / 10."""
+
+    def predict(self, context, actions):
+        assert actions.shape == (context.shape[0], context.shape[1])
+        return (actions[:, -1].float() / 10)[:, None, None, None].expand_as(context[:, -1])
+
+
+def test_rollout_feeds_predictions_back():
+    ctx = torch.zeros(2, 3, 1, 4, 4)
+    ctx[:, -1] = -0.5
+    out = rollout(AddStep(), ctx, steps=4)
+    assert out.shape == (2, 4, 1, 4, 4)
+    for s in range(4):
+        torch.testing.assert_close(out[:, s], torch.full_like(out[:, s], -0.5 + 0.1 * (s + 1)))
+
+
+def test_rollout_uses_the_action_leading_to_each_frame():
+    k, steps = 3, 4
+    ctx = torch.zeros(1, k, 1, 2, 2)
+    actions = torch.arange(k + steps - 1).unsqueeze(0)  # actions[t] leads from frame t to t + 1
+    out = rollout(ActionFrame(), ctx, steps, actions)
+    assert [out[0, s, 0, 0, 0].item() for s in range(steps)] == pytest.approx([0.2, 0.3, 0.4, 0.5])
+    with pytest.raises(ValueError, match="needs 6 actions"):
+        rollout(ActionFrame(), ctx, steps, actions[:, :5])
+
+
+def test_rollout_of_a_module_returning_scales():
+    torch.manual_seed(0)
+    g, _ = build_frame_gan("tiny", num_channels=1, context=2)
+
+    class Wrapped(torch.nn.Module):  # like a DDP wrapper: no predict(), forward returns the scales
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, ctx, actions=None):
+            return self.inner(ctx, actions)
+
+    ctx = torch.rand(1, 2, 1, 16, 16) * 2 - 1
+    torch.testing.assert_close(rollout(Wrapped(g), ctx, 2), rollout(g, ctx, 2))
+
+
+def test_uint8_round_trip():
+    frames = np.random.default_rng(0).integers(0, 256, size=(3, 5, 4, 3), dtype=np.uint8)
+    x = from_uint8(frames)
+    assert x.shape == (3, 3, 5, 4) and x.min() >= -1 and x.max() <= 1
+    np.testing.assert_array_equal(to_uint8(x), frames)
+
+
+def test_predictor_converts_rgb_to_grey_and_resizes():
+    torch.manual_seed(0)
+    g, _ = build_frame_gan("tiny", num_channels=1, context=2)
+    p = Predictor(g, {"context": 2, "num_channels": 1, "resize": [16, 12]})
+    frames = np.random.default_rng(0).integers(0, 256, size=(6, 32, 24, 3), dtype=np.uint8)
+    result = p.predict_episode(frames, steps=3, start=1)
+    assert result["prediction"].shape == (3, 16, 12, 1) and result["prediction"].dtype == np.uint8
+    assert result["truth"].shape == (3, 16, 12, 1) and result["context"].shape == (2, 16, 12, 1)
+    with pytest.raises(ValueError, match="cannot take 2 context frames at 5"):
+        p.predict_episode(frames, steps=1, start=5)
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def _episodes(root, n=2, t=10, size=20, actions=True):
+    rng = np.random.default_rng(1)
+    entries = {}
+    for e in range(n):
+        frames = rng.integers(0, 256, size=(t, size, size, 3), dtype=np.uint8)
+        acts = rng.integers(0, 3, size=t).astype(np.int64)
+        acts[-1] = -1
+        path = root / f"ep{e}.npz"
+        write_episode(path, frames, actions=acts if actions else None)
+        entries[f"ep{e}"] = str(path)
+    scp = root / "episodes.scp"
+    write_episodes_scp(scp, entries)
+    return scp
+
+
+def _model(path, num_actions=0):
+    torch.manual_seed(0)
+    g, _ = build_frame_gan("tiny", num_channels=3, context=4, num_actions=num_actions)
+    save_model(
+        g,
+        path,
+        task="next_frame",
+        context=4,
+        num_channels=3,
+        num_actions=num_actions,
+        value_range=[-1.0, 1.0],
+    )
+    return path
+
+
+def test_predict_command_writes_npz_gif_png(tmp_path, capsys):
+    scp = _episodes(tmp_path)
+    model = _model(tmp_path / "g.safetensors")
+    out = tmp_path / "out"
+    rc = main(["predict", "-m", str(model), "--episodes", str(scp), "--steps", "8", "-o", str(out)])
+    assert rc == 0
+    for name in ("ep0", "ep1"):
+        with np.load(out / f"{name}.npz", allow_pickle=False) as z:
+            assert z["prediction"].shape == (8, 20, 20, 3) and z["prediction"].dtype == np.uint8
+            assert z["ground_truth"].shape == (6, 20, 20, 3)  # only 10 - 4 frames exist after the context
+            assert z["context"].shape == (4, 20, 20, 3) and z["psnr"].shape == (6,)
+        from PIL import Image
+
+        with Image.open(out / f"{name}.gif") as gif:
+            assert gif.n_frames == 4 + 8
+        with Image.open(out / f"{name}.png") as png:
+            assert png.mode == "RGB"
+    assert "wrote 2 of 2" in capsys.readouterr().out
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_predict_command_with_actions(tmp_path):
+    scp = _episodes(tmp_path)
+    model = _model(tmp_path / "g.safetensors", num_actions=3)
+    plan = tmp_path / "plan.txt"
+    plan.write_text("0, 1, 2\n")
+    base = ["predict", "-m", str(model), "--episode", str(tmp_path / "ep0.npz"), "--steps", "3"]
+    assert main([*base, "--actions", str(plan), "-o", str(tmp_path / "a")]) == 0
+    with np.load(tmp_path / "a" / "ep0.npz", allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["actions"][-3:], [0, 1, 2])
+    assert main([*base, "-o", str(tmp_path / "b")]) == 0  # recorded actions
+    with np.load(tmp_path / "ep0.npz", allow_pickle=False) as ep, np.load(tmp_path / "b" / "ep0.npz") as z:
+        np.testing.assert_array_equal(z["actions"], ep["actions"][: 4 + 3 - 1])
+    with np.load(tmp_path / "a" / "ep0.npz") as a, np.load(tmp_path / "b" / "ep0.npz") as b:
+        # the plan and the recorded actions differ at some step, and so do the predictions
+        assert not np.array_equal(a["actions"][-3:], b["actions"][-3:])
+        assert not np.array_equal(a["prediction"], b["prediction"])
+    # recorded actions end with the episode: 10 frames leave 6 steps after 4 context frames
+    assert main([*base[:-1], "7", "-o", str(tmp_path / "c")]) == 1
+    assert scp.exists()
+
+
+def test_predict_command_reports_bad_episodes_and_goes_on(tmp_path, capsys):
+    scp = _episodes(tmp_path)
+    (tmp_path / "ep0.npz").write_bytes(b"not a zip file")
+    model = _model(tmp_path / "g.safetensors")
+    out = tmp_path / "out"
+    rc = main(["predict", "-m", str(model), "--episodes", str(scp), "--steps", "2", "-o", str(out)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "ep0" in err and "not a readable episode file" in err
+    assert sorted(p.name for p in out.iterdir()) == ["ep1.gif", "ep1.npz", "ep1.png"]
+
+
+def test_predict_command_errors(tmp_path, capsys):
+    scp = _episodes(tmp_path, n=1, actions=False)
+    bad_model = tmp_path / "bad.safetensors"
+    bad_model.write_bytes(b"\x00" * 16)
+    assert main(["predict", "-m", str(bad_model), "--episodes", str(scp), "-o", str(tmp_path / "o")]) == 2
+    assert "bad.safetensors" in capsys.readouterr().err
+    model = _model(tmp_path / "g.safetensors", num_actions=3)
+    assert main(["predict", "-m", str(model), "--episodes", str(scp), "--context", "2", "-o", "o"]) == 2
+    assert "trained with 4 context frames" in capsys.readouterr().err
+    # action-conditioned model, episodes without actions
+    assert main(["predict", "-m", str(model), "--episodes", str(scp), "-o", str(tmp_path / "o")]) == 1
+    assert "no recorded actions" in capsys.readouterr().err
+    # outputs that would overwrite the input episodes are refused
+    plain = _model(tmp_path / "p.safetensors")
+    assert main(["predict", "-m", str(plain), "--episodes", str(scp), "-o", str(tmp_path)]) == 1
+    assert "would overwrite an input episode" in capsys.readouterr().err
+    with np.load(tmp_path / "ep0.npz", allow_pickle=False) as z:
+        assert "frames" in z.files
