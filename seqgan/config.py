@@ -138,6 +138,11 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # PyYAML reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, str):
@@ -200,8 +205,9 @@ def config_class_for(task: str) -> type:
     return get_task(task).config_class
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                task: str | None = None) -> ExperimentConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | None = None, task: str | None = None
+) -> ExperimentConfig:
     """Loads a YAML configuration, applies overrides and returns the task's typed dataclass.
 
     Args:

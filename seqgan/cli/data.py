@@ -26,8 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:
             continue
-        p = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(p)
         p.set_defaults(_corpus_module=module)
 

@@ -99,14 +99,34 @@ class GANTask(abc.ABC):
     def regularizer_turn(self, name: str, batch: Any, nets: Nets) -> TurnOutput:
         raise NotImplementedError(f"{type(self).__name__} declares no regularizer '{name}'")
 
+    def discriminator_weight_clip(self) -> float:
+        """WGAN's constraint: clamp D's weights to [-c, c] after each D turn (0: none).
+
+        ``train.weight_clip`` when set; otherwise the value the task's objective recommends (``wgan``).
+        """
+        clip = self.config.train.weight_clip
+        objective = getattr(self, "objective", None)
+        if clip == 0 and getattr(objective, "weight_clip_recommended", False):
+            clip = float(objective.weight_clip)
+        return clip
+
+    def gradient_penalty_weight(self, configured: float) -> float:
+        """The configured penalty weight, or the objective's default when it needs one (``wgan-gp``)."""
+        objective = getattr(self, "objective", None)
+        if configured == 0 and getattr(objective, "needs_gradient_penalty", False):
+            return float(objective.gradient_penalty_weight)
+        return configured
+
     # -- evaluation and samples (rank 0, generator in eval mode, EMA weights when enabled) ----------
     def evaluate(self, generator: nn.Module, device: torch.device) -> dict[str, float]:
         """Validation metrics; keys become ``eval/<key>`` in the logs."""
         return {}
 
-    def write_samples(self, generator: nn.Module, device: torch.device, step: int, out_dir: Path,
-                      writer: Any | None) -> None:
+    def write_samples(
+        self, generator: nn.Module, device: torch.device, step: int, out_dir: Path, writer: Any | None
+    ) -> None:
         """Writes audio / frame samples under ``out_dir`` and to TensorBoard ``writer`` (may be None)."""
+        return None
 
     # -- export ---------------------------------------------------------------------------------------
     def export_metadata(self) -> dict[str, Any]:

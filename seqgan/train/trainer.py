@@ -1,0 +1,429 @@
+"""The generic GAN trainer: one loop for every task, never inspecting model types.
+
+A step is ``n_critic`` discriminator turns (a fresh batch each), one generator turn on the last batch
+(skipped during ``d_warmup_steps``) and the regularisation turns whose interval divides the step. Each
+network is wrapped for DistributedDataParallel separately and only in its own turn, so the other
+network's forward pass needs no gradient synchronisation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from seqgan.adversarial import clip_weights_
+from seqgan.config import ExperimentConfig, dump_config, to_dict
+from seqgan.tasks.base import GANTask, Nets, TurnOutput
+from seqgan.train import checkpoint as ckpt
+from seqgan.train.distributed import DistInfo, all_true, cleanup, init_distributed
+from seqgan.train.optim import build_optimizer, lr_factor, set_lr
+from seqgan.train.reporter import Reporter, StatsAccumulator
+from seqgan.train.sampler import InfiniteBatchSampler
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str, dist_info: DistInfo | None = None) -> torch.device:
+    """``auto`` picks CUDA when available; under torchrun each process takes its local GPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and dist_info is not None and dist_info.enabled:
+        name = f"cuda:{dist_info.local_rank}"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{name}' was asked for but CUDA is not available; use --device cpu")
+    return torch.device(name)
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Moves every tensor of a nested batch to ``device`` (non-blocking from pinned memory)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class _StopRequest:
+    """Turns SIGINT / SIGTERM into a request to stop at the end of the step (a second SIGINT aborts)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning(
+            "received %s: saving a checkpoint and stopping after this step", signal.Signals(signum).name
+        )
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Trains ``task`` as ``config.train`` says, in experiment directory ``exp_dir``.
+
+    Args:
+        task: the task (owns the forward passes and losses).
+        exp_dir: where config, checkpoints, logs and samples go. A ``checkpoints/last.pt`` there is
+            resumed automatically (everything: weights, optimisers, step, random states).
+        init_from: a checkpoint or exported model to take *weights only* from when starting fresh.
+    """
+
+    def __init__(self, task: GANTask, exp_dir: str | Path, init_from: str | Path | None = None) -> None:
+        self.task = task
+        self.config: ExperimentConfig = task.config
+        self.tc = self.config.train
+        self.exp_dir = Path(exp_dir)
+        self.init_from = init_from
+        self.dist = init_distributed(
+            "cuda"
+            if self.tc.device.startswith("cuda") or (self.tc.device == "auto" and torch.cuda.is_available())
+            else "cpu"
+        )
+        self.device = resolve_device(self.tc.device, self.dist)
+        self.step = 0
+        self.batches_seen = 0
+        self.skipped = {"discriminator": 0, "generator": 0}
+        self._stop_at: int | None = None
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        tc = self.tc
+        seed_everything(tc.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = tc.cudnn_benchmark
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.generator = self.task.build_generator().to(self.device)
+        self.discriminator = self.task.build_discriminator().to(self.device)
+        self.ema: nn.Module | None = None
+        if tc.ema_decay > 0:
+            self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        fused = self.device.type == "cuda"
+        self.opt_g = build_optimizer(self.generator.parameters(), tc.optim_g, fused=fused)
+        self.opt_d = build_optimizer(self.discriminator.parameters(), tc.optim_d, fused=fused)
+        self.wrapped_g, self.wrapped_d = self.generator, self.discriminator
+        if tc.compile:
+            self.wrapped_g = torch.compile(self.wrapped_g)
+            self.wrapped_d = torch.compile(self.wrapped_d)
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.wrapped_g = DDP(self.wrapped_g, device_ids=ids)
+            self.wrapped_d = DDP(self.wrapped_d, device_ids=ids)
+        dataset = self.task.train_dataset()
+        self.dataset = dataset
+        self.dataset_size = len(dataset)
+
+    def _loader(self) -> DataLoader:
+        tc = self.tc
+        sampler = InfiniteBatchSampler(
+            self.dataset_size,
+            tc.batch_size,
+            seed=tc.seed,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+            start_batch=self.batches_seen,
+        )
+        kwargs: dict[str, Any] = {}
+        if tc.num_workers > 0:
+            kwargs.update(persistent_workers=False, prefetch_factor=4)
+        return DataLoader(
+            self.dataset,
+            batch_sampler=sampler,
+            num_workers=tc.num_workers,
+            collate_fn=self.task.collate_fn(),
+            pin_memory=self.device.type == "cuda",
+            # the loader's own generator keeps worker seeding off the global RNG stream
+            generator=torch.Generator().manual_seed(tc.seed),
+            **kwargs,
+        )
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.exp_dir / "checkpoints" / "last.pt"
+
+    def state_dict(self) -> dict[str, Any]:
+        models = {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict()}
+        if self.ema is not None:
+            models["generator_ema"] = self.ema.state_dict()
+        return {
+            "format_version": ckpt.FORMAT_VERSION,
+            "step": self.step,
+            "task": self.config.task,
+            "config": to_dict(self.config),
+            "models": models,
+            "optimizers": {"generator": self.opt_g.state_dict(), "discriminator": self.opt_d.state_dict()},
+            "rng": ckpt.rng_state(),
+            "trainer": {"batches_seen": self.batches_seen, "skipped": dict(self.skipped)},
+            "export": {
+                "architecture": type(self.generator).__name__,
+                "hparams": getattr(self.generator, "hparams", {}),
+                "metadata": self.task.export_metadata(),
+            },
+        }
+
+    def save(self, path: Path | None = None) -> None:
+        if not self.dist.is_main:
+            return
+        path = path or self.last_checkpoint
+        ckpt.save_checkpoint(self.state_dict(), path)
+        log.info("saved %s (step %d)", path, self.step)
+
+    def _resume(self, path: Path) -> None:
+        state = ckpt.read_checkpoint(path, map_location=self.device)
+        ckpt.load_weights(self.generator, state["models"]["generator"], str(path))
+        ckpt.load_weights(self.discriminator, state["models"]["discriminator"], str(path))
+        if self.ema is not None:
+            ckpt.load_weights(
+                self.ema, state["models"].get("generator_ema", state["models"]["generator"]), str(path)
+            )
+        self.opt_g.load_state_dict(state["optimizers"]["generator"])
+        self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
+        self.step = int(state["step"])
+        self.batches_seen = int(state["trainer"]["batches_seen"])
+        self.skipped.update(state["trainer"].get("skipped", {}))
+        ckpt.set_rng_state(state["rng"])
+        log.info("resumed from %s at step %d", path, self.step)
+
+    def _init_weights(self, source: Path) -> None:
+        """Weights only (no optimiser, step or random state): a fine-tuning start."""
+        if source.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            ckpt.load_weights(self.generator, load_file(str(source), device=str(self.device)), str(source))
+            log.info("initialised the generator from %s", source)
+        else:
+            state = ckpt.read_checkpoint(source, map_location=self.device)
+            models = state["models"]
+            ckpt.load_weights(self.generator, models.get("generator_ema", models["generator"]), str(source))
+            ckpt.load_weights(self.discriminator, models["discriminator"], str(source))
+            log.info("initialised generator and discriminator weights from %s", source)
+        if self.ema is not None:
+            self.ema.load_state_dict(self.generator.state_dict())
+
+    # -- one turn ---------------------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.tc.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _turn(self, network: str, run: Any, batch: Any, scale: float = 1.0) -> TurnOutput | None:
+        """Runs one turn updating ``network``; returns None when the turn was skipped as non-finite."""
+        tc = self.tc
+        train_d = network == "discriminator"
+        self.generator.requires_grad_(not train_d)
+        self.discriminator.requires_grad_(train_d)
+        # each network is DDP-wrapped only in its own turn; the other runs unwrapped, without gradients
+        nets = Nets(
+            generator=self.generator if train_d else self.wrapped_g,
+            discriminator=self.wrapped_d if train_d else self.discriminator,
+        )
+        module, opt = (self.discriminator, self.opt_d) if train_d else (self.generator, self.opt_g)
+        clip = tc.grad_clip_d if train_d else tc.grad_clip_g
+        with self._autocast():
+            out: TurnOutput = run(batch, nets)
+        loss = out.loss * scale if scale != 1.0 else out.loss
+        loss.backward()
+        ok = True
+        if tc.skip_nonfinite or clip > 0:
+            params = [p for p in module.parameters() if p.grad is not None]
+            norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else math.inf)
+            if tc.skip_nonfinite:
+                ok = all_true(
+                    bool(torch.isfinite(norm) and torch.isfinite(out.loss.detach())), self.dist, self.device
+                )
+        if ok:
+            opt.step()
+            clip_value = self.task.discriminator_weight_clip() if train_d else 0.0
+            if clip_value > 0:
+                with torch.no_grad():
+                    clip_weights_(self.discriminator, clip_value)
+        else:
+            self.skipped[network] += 1
+            n = self.skipped[network]
+            if n & (n - 1) == 0:  # 1, 2, 4, 8, ...: say it without flooding the log
+                log.warning(
+                    "step %d: skipped a %s turn with a non-finite loss or gradient (%d so far)",
+                    self.step,
+                    network,
+                    n,
+                )
+        # zero both optimisers after every turn
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=True)
+        return out if ok else None
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema is None:
+            return
+        decay = self.tc.ema_decay if self.step >= self.tc.ema_start_step else 0.0
+        for e, p in zip(self.ema.parameters(), self.generator.parameters()):
+            e.lerp_(p.detach(), 1.0 - decay)
+        for e, b in zip(self.ema.buffers(), self.generator.buffers()):
+            e.copy_(b)
+
+    def _eval_generator(self) -> nn.Module:
+        return self.ema if self.ema is not None else self.generator
+
+    def _run_eval_and_samples(self, reporter: Reporter) -> None:
+        tc = self.tc
+        do_eval = tc.eval_interval > 0 and self.step % tc.eval_interval == 0
+        do_samples = tc.sample_interval > 0 and self.step % tc.sample_interval == 0
+        if not (do_eval or do_samples) or not self.dist.is_main:
+            return
+        g = self._eval_generator()
+        was_training = g.training
+        g.eval()
+        # evaluation never perturbs the training random stream
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            with torch.no_grad(), self._autocast():
+                if do_eval:
+                    metrics = self.task.evaluate(g, self.device)
+                    if metrics:
+                        reporter.report(
+                            self.step, {f"eval/{k}": float(v) for k, v in metrics.items()}, "eval"
+                        )
+                if do_samples:
+                    self.task.write_samples(
+                        g, self.device, self.step, self.exp_dir / "samples", reporter.writer
+                    )
+        g.train(was_training)
+
+    # -- the loop -----------------------------------------------------------------------------------------
+    def fit(self, stop_at: int | None = None) -> dict[str, float]:
+        """Trains until ``max_steps`` (or ``stop_at``, as if interrupted there); returns the last stats."""
+        tc = self.tc
+        self._build()
+        if self.dist.is_main:
+            self.exp_dir.mkdir(parents=True, exist_ok=True)
+            (self.exp_dir / "config.yaml").write_text(dump_config(self.config))
+        if self.last_checkpoint.is_file():
+            self._resume(self.last_checkpoint)
+        elif self.init_from:
+            self._init_weights(Path(self.init_from))
+        if self.step >= tc.max_steps:
+            log.info("already trained to step %d (max_steps %d); nothing to do", self.step, tc.max_steps)
+            return {}
+        reporter = Reporter(
+            self.exp_dir, tc.max_steps, enabled=self.dist.is_main, progress=tc.progress, start_step=self.step
+        )
+        acc = StatsAccumulator()
+        last: dict[str, float] = {}
+        regs = self.task.regularizers()
+        self.generator.train()
+        self.discriminator.train()
+        batches = iter(self._loader())
+        t_data = 0.0
+        self._at_step_boundary = True
+        log.info(
+            "training %s on %s for %d steps (from step %d), %d examples, batch %d x %d process(es)",
+            self.config.task,
+            self.device,
+            tc.max_steps,
+            self.step,
+            self.dataset_size,
+            tc.batch_size,
+            self.dist.world_size,
+        )
+        try:
+            with _StopRequest() as stop:
+                while self.step < tc.max_steps:
+                    self._at_step_boundary = False
+                    self._set_lrs()
+                    for _ in range(tc.n_critic):
+                        t0 = time.perf_counter()
+                        batch = to_device(next(batches), self.device)
+                        t_data += time.perf_counter() - t0
+                        self.batches_seen += 1
+                        out = self._turn("discriminator", self.task.discriminator_turn, batch)
+                        if out is not None:
+                            acc.add(out.stats)
+                    if self.step >= tc.d_warmup_steps:
+                        out = self._turn("generator", self.task.generator_turn, batch)
+                        if out is not None:
+                            acc.add(out.stats)
+                            self._update_ema()
+                    for reg in regs:
+                        if (self.step + 1) % reg.interval == 0:
+                            out = self._turn(
+                                reg.network,
+                                lambda b, n, r=reg: self.task.regularizer_turn(r.name, b, n),
+                                batch,
+                                scale=float(reg.interval),
+                            )
+                            if out is not None:
+                                acc.add(out.stats)
+                    self.step += 1
+                    self._at_step_boundary = True
+                    reporter.step(self.step)
+                    if self.step % tc.log_interval == 0 or self.step == tc.max_steps:
+                        last = acc.means()
+                        last.update(
+                            lr_g=self.opt_g.param_groups[0]["lr"],
+                            lr_d=self.opt_d.param_groups[0]["lr"],
+                            data_s=t_data,
+                        )
+                        if any(self.skipped.values()):
+                            last.update({f"skipped_{k}": float(v) for k, v in self.skipped.items()})
+                        t_data = 0.0
+                        reporter.report(self.step, last)
+                    self._run_eval_and_samples(reporter)
+                    if tc.save_interval > 0 and self.step % tc.save_interval == 0:
+                        self.save()
+                    if stop.requested or (stop_at is not None and self.step >= stop_at):
+                        break
+        finally:
+            # a save on every exit at a step boundary: normal end, Ctrl-C, SIGTERM; a step broken off
+            # half-way (an error, a second Ctrl-C) would not resume exactly, so the last save stays
+            if self._at_step_boundary:
+                self.save()
+            else:
+                log.warning(
+                    "stopped in the middle of step %d: keeping the last saved checkpoint", self.step + 1
+                )
+            reporter.close()
+            cleanup(self.dist)
+        return last
+
+    def _set_lrs(self) -> None:
+        tc = self.tc
+        set_lr(self.opt_g, tc.optim_g.lr, lr_factor(tc.sched_g, self.step, tc.max_steps))
+        set_lr(self.opt_d, tc.optim_d.lr, lr_factor(tc.sched_d, self.step, tc.max_steps))
