@@ -31,7 +31,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 Tensor = torch.Tensor
 DataRange = float | Sequence[float]
@@ -96,11 +95,29 @@ def psnr(
     return _reduce(10.0 * torch.log10(width**2 / mse), reduction, cap)
 
 
-def _gaussian_window(size: int, sigma: float, device: torch.device) -> Tensor:
+def _gaussian_1d(size: int, sigma: float, device: torch.device) -> Tensor:
+    """The normalised 1-D Gaussian; the 2-D window is its outer product (so the filter is separable)."""
     x = torch.arange(size, dtype=torch.float64, device=device) - (size - 1) / 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return torch.outer(g, g)
+    return g / g.sum()
+
+
+def _filter_valid(x: Tensor, g: Tensor) -> Tensor:
+    """Separable Gaussian filtering of ``(..., H, W)`` over the valid region -> ``(..., H-k+1, W-k+1)``.
+
+    A row pass then a column pass, each as ``k`` in-place multiply-adds of shifted views: several times
+    faster than float64 convolutions on CPU, which also unfold ``k`` copies of their input.
+    """
+    k = g.numel()
+    h, w = x.shape[-2:]
+    taps = g.tolist()
+    rows = x[..., :, : w - k + 1] * taps[0]
+    for i in range(1, k):
+        rows.add_(x[..., :, i : w - k + 1 + i], alpha=taps[i])
+    out = rows[..., : h - k + 1, :] * taps[0]
+    for i in range(1, k):
+        out.add_(rows[..., i : h - k + 1 + i, :], alpha=taps[i])
+    return out
 
 
 def ssim(
@@ -138,22 +155,20 @@ def ssim(
             "offset; pass data_range=(low, high), e.g. (-1, 1), for SSIM comparable with uint8 frames",
             data_range,
         )
-    lead, (c, h, w) = pred.shape[:-3], pred.shape[-3:]
+    h, w = pred.shape[-2:]
     if h < window or w < window:
         raise ValueError(f"SSIM needs frames of at least {window}x{window}; got {h}x{w}")
-    x = pred.reshape(-1, 1, h, w)
-    y = target.reshape(-1, 1, h, w)
-    kernel = _gaussian_window(window, sigma, pred.device)[None, None]
-    # One convolution pass over the five moments (valid region only: no padding).
-    stats = F.conv2d(torch.cat([x, y, x * x, y * y, x * y]), kernel)
-    mu_x, mu_y, e_xx, e_yy, e_xy = stats.chunk(5)
+    x, y = pred, target
+    g = _gaussian_1d(window, sigma, pred.device)
+    # Window-weighted moments over the valid region (no padding).
+    mu_x, mu_y, e_xx, e_yy, e_xy = (_filter_valid(m, g) for m in (x, y, x * x, y * y, x * y))
     var_x = e_xx - mu_x**2
     var_y = e_yy - mu_y**2
     cov = e_xy - mu_x * mu_y
     c1 = (SSIM_K1 * width) ** 2
     c2 = (SSIM_K2 * width) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    per_frame = ssim_map.reshape(*lead, c, -1).mean(-1).mean(-1)
+    per_frame = ssim_map.flatten(-2).mean(-1).mean(-1)  # valid region, then channels
     return _reduce(per_frame, reduction, None)
 
 
