@@ -114,8 +114,8 @@ def build_frame_corpus(
         if on_episode is not None:
             on_episode(i)
     gen_seconds = time.perf_counter() - t_start
-    # Episodes of an earlier, larger run with the same prefix would linger unlisted: remove them.
-    for stale in ep_dir.glob(f"{prefix}-*.npz"):
+    # Episodes of an earlier run (more episodes, another game) would linger unlisted: remove them.
+    for stale in ep_dir.glob("*.npz"):
         if stale.stem not in entries:
             stale.unlink()
 
