@@ -1,0 +1,490 @@
+"""Speech enhancement with a trained generator: arrays, tensors and files of any length.
+
+The generator sees fixed windows of ``window`` samples at its own sample rate. :class:`Enhancer`
+
+1. resamples the input to the model's rate (each channel independently; 2-D input is channels-first),
+2. applies pre-emphasis (when the model was trained with it),
+3. cuts the signal into windows every ``hop`` samples, runs them through the generator
+   ``batch_size`` windows at a time, and overlap-adds the outputs weighted by a periodic Hann window,
+   dividing by the summed weights (so the crossfade is exact: an identity model returns its input);
+   the signal is zero-padded by ``window - hop`` samples at the start and as needed at the end, so
+   every sample is covered by as many windows as any other,
+4. applies de-emphasis and resamples back to the input rate (or writes at the model rate).
+
+Every stage keeps its state between blocks, so a file is read, enhanced and written block by block
+(``block_seconds`` of input at a time) with memory bounded by the block size, and the result equals
+enhancing the whole signal at once up to float rounding.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqgan.data.audio import (
+    AudioFileError,
+    AudioReader,
+    AudioWriter,
+    StreamingResampler,
+    choose_subtype,
+    deemphasis,
+    is_integer_subtype,
+    output_format,
+    preemphasis,
+)
+
+logger = logging.getLogger(__name__)
+
+Wave = TypeVar("Wave", np.ndarray, torch.Tensor)
+
+# samples (all channels) per processing block; the resampler's convolution briefly needs ~15x this
+_MAX_BLOCK_SAMPLES = 1 << 20
+
+
+class EnhanceError(AudioFileError):
+    """A file could not be enhanced. ``str(error)`` is ``"<path>: <cause>"``."""
+
+
+@dataclass(frozen=True)
+class EnhanceResult:
+    """What :meth:`Enhancer.enhance_file` did."""
+
+    src: str
+    dst: str
+    duration: float  # seconds of input audio
+    sample_rate: int  # of the written file
+    channels: int
+    subtype: str
+    clipped: int  # samples clamped to [-1, 1]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class OverlapAdd:
+    """Streaming windowed processing with a Hann-weighted overlap-add.
+
+    Window ``i`` covers padded samples ``[i * hop, i * hop + window)``, where the signal starts after
+    ``window - hop`` zeros. Each output sample is ``sum_i w(n - s_i) y_i(n) / sum_i w(n - s_i)`` over
+    the windows covering it, which is exact at the edges and for any ``hop < window``.
+
+    Args:
+        process: maps windows ``(B, window)`` to outputs ``(B, window)``; called with at most
+            ``batch_size`` rows (windows of all channels are batched together).
+        window: window length in samples.
+        hop: window step, ``1 <= hop < window``.
+        batch_size: rows per ``process`` call.
+    """
+
+    def __init__(
+        self, process: Callable[[torch.Tensor], torch.Tensor], window: int, hop: int, batch_size: int
+    ) -> None:
+        if not 1 <= hop < window:
+            raise ValueError(f"hop must be in [1, window) = [1, {window}), got {hop}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.process, self.window, self.hop, self.batch_size = process, window, hop, batch_size
+        self.pad = window - hop
+        self.weights = torch.hann_window(window, periodic=True, dtype=torch.float32)
+        self._in: torch.Tensor | None = None  # padded input from padded index self._in_start
+        self._in_start = 0
+        self._next = 0  # next window to run
+        self._acc: torch.Tensor | None = None  # weighted output sums from padded index self._acc_start
+        self._wsum = torch.zeros(0)
+        self._acc_start = 0
+        self._emitted = self.pad  # the first real sample sits after the padding
+        self._total = 0  # real samples pushed
+
+    def push(self, block: torch.Tensor) -> torch.Tensor:
+        """Takes ``(C, n)``; returns the ``(C, m)`` output samples that no later window touches."""
+        if self._in is None:
+            self._in = torch.zeros(block.shape[0], self.pad, dtype=torch.float32)
+            self._acc = torch.zeros(block.shape[0], 0, dtype=torch.float32)
+        self._in = torch.cat([self._in, block.to(torch.float32)], dim=-1)
+        self._total += block.shape[-1]
+        end = self.pad + self._total
+        ready = (end - self.window) // self.hop + 1 - self._next if end >= self.window else 0
+        group = max(1, self.batch_size // block.shape[0])  # windows per forward pass
+        self._run((ready // group) * group)
+        return self._emit(self._next * self.hop)
+
+    def flush(self) -> torch.Tensor:
+        """Runs the remaining windows (zero-padding the end) and returns the rest of the output."""
+        if self._in is None:
+            raise RuntimeError("flush() before any push()")
+        end = self.pad + self._total
+        if self._total == 0:
+            return self._in[:, :0]
+        n_windows = (end - 1) // self.hop + 1  # the last window starts at or before the last sample
+        need = (n_windows - 1) * self.hop + self.window - self._in_start
+        self._in = torch.nn.functional.pad(self._in, (0, max(0, need - self._in.shape[-1])))
+        self._run(n_windows - self._next)
+        return self._emit(end)
+
+    def _run(self, count: int) -> None:
+        if count <= 0:
+            return
+        first = self._next
+        start = first * self.hop - self._in_start
+        stop = (first + count - 1) * self.hop + self.window - self._in_start
+        frames = self._in[:, start:stop].unfold(-1, self.window, self.hop)  # (C, count, window)
+        channels = frames.shape[0]
+        out = self.process(frames.reshape(channels * count, self.window)).reshape(
+            channels, count, self.window
+        )
+        out = out.to(torch.float32) * self.weights
+        acc_end = (first + count - 1) * self.hop + self.window - self._acc_start
+        if acc_end > self._acc.shape[-1]:
+            grow = acc_end - self._acc.shape[-1]
+            self._acc = torch.nn.functional.pad(self._acc, (0, grow))
+            self._wsum = torch.nn.functional.pad(self._wsum, (0, grow))
+        for j in range(count):
+            offset = (first + j) * self.hop - self._acc_start
+            self._acc[:, offset : offset + self.window] += out[:, j]
+            self._wsum[offset : offset + self.window] += self.weights
+        self._next = first + count
+        keep = self._next * self.hop - self._in_start
+        self._in = self._in[:, keep:]
+        self._in_start += keep
+
+    def _emit(self, end: int) -> torch.Tensor:
+        if end <= self._emitted:  # nothing final yet (still inside the leading padding)
+            return self._acc[:, :0]
+        a, b = self._emitted - self._acc_start, end - self._acc_start
+        out = self._acc[:, a:b] / self._wsum[a:b]
+        self._acc, self._wsum = self._acc[:, b:], self._wsum[b:]
+        self._acc_start, self._emitted = end, end
+        return out
+
+
+class _Pipeline:
+    """Resample -> pre-emphasis -> windowed generator -> de-emphasis -> resample, block by block."""
+
+    def __init__(self, enhancer: Enhancer, in_rate: int, out_rate: int) -> None:
+        self.coef = enhancer.preemphasis
+        self.down = StreamingResampler(in_rate, enhancer.sample_rate)
+        self.ola = OverlapAdd(enhancer._run_generator, enhancer.window, enhancer.hop, enhancer.batch_size)
+        self.up = StreamingResampler(enhancer.sample_rate, out_rate)
+        self._last_in: torch.Tensor | None = None
+        self._last_out: torch.Tensor | None = None
+
+    def push(self, block: torch.Tensor) -> torch.Tensor:
+        """``(C, n)`` float32 input -> ``(C, m)`` output ready so far."""
+        return self._rest(self.down.push(block), final=False)
+
+    def flush(self) -> torch.Tensor:
+        return self._rest(self.down.flush(), final=True)
+
+    def _rest(self, x: torch.Tensor, final: bool) -> torch.Tensor:
+        if x.shape[-1]:
+            y = preemphasis(x, self.coef, self._last_in)
+            self._last_in = x[:, -1:]
+        else:
+            y = x
+        y = self.ola.push(y)
+        if final:
+            y = torch.cat([y, self.ola.flush()], dim=-1)
+        if y.shape[-1]:
+            y = deemphasis(y, self.coef, self._last_out)
+            self._last_out = y[:, -1:]
+        y = self.up.push(y)
+        if final:
+            y = torch.cat([y, self.up.flush()], dim=-1)
+        return y
+
+
+class Enhancer:
+    """Enhances waveforms and audio files of any length, rate and channel count with a generator.
+
+    Args:
+        generator: maps ``(B, 1, window)`` noisy waveforms to enhanced ones; called as
+            ``generator(noisy)`` in eval mode (so a latent ``z`` is zero unless the model samples it).
+            An attribute ``length_multiple`` (if present) must divide ``window``.
+        sample_rate: the rate the generator was trained at, in Hz.
+        preemphasis: the pre-emphasis coefficient used in training (0: none).
+        window: samples per generator call (SEGAN: 16384).
+        hop: window step; default ``window // 2`` (50 % overlap).
+        batch_size: windows per forward pass.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
+        sample_latent: if given, sets the generator's ``sample_latent_at_eval`` (sample ``z ~ N(0, I)``
+            at inference instead of ``z = 0``).
+        block_seconds: seconds of input processed per block (read per block by :meth:`enhance_file`);
+            the result does not depend on it beyond float rounding.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        sample_rate: int,
+        preemphasis: float = 0.95,
+        window: int = 16384,
+        hop: int | None = None,
+        batch_size: int = 8,
+        device: str | torch.device = "auto",
+        sample_latent: bool | None = None,
+        block_seconds: float = 10.0,
+    ) -> None:
+        multiple = int(getattr(generator, "length_multiple", 1) or 1)
+        if window < 1 or window % multiple:
+            raise ValueError(
+                f"window must be a positive multiple of the model's length_multiple {multiple}, "
+                f"got {window}; try {max(multiple, round(window / multiple) * multiple)}"
+            )
+        hop = window // 2 if hop is None else int(hop)
+        if not 1 <= hop < window:
+            raise ValueError(f"hop must be in [1, window) = [1, {window}), got {hop}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        self.device = resolve_device(device)
+        self.generator = generator.to(self.device).eval()
+        if sample_latent is not None:
+            if hasattr(generator, "sample_latent_at_eval"):
+                generator.sample_latent_at_eval = bool(sample_latent)
+            elif sample_latent:
+                logger.warning(
+                    "%s has no latent to sample (no sample_latent_at_eval); ignoring",
+                    type(generator).__name__,
+                )
+        self.sample_rate = int(sample_rate)
+        self.preemphasis = float(preemphasis)
+        self.window, self.hop, self.batch_size = int(window), hop, int(batch_size)
+        self.block_seconds = float(block_seconds)
+        self.metadata: dict[str, Any] = dict(getattr(generator, "metadata", {}) or {})
+        self._layouts_seen: set[tuple[int, int, int]] = set()
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | os.PathLike, device: str | torch.device = "auto", batch_size: int = 8, **kwargs: Any
+    ) -> Enhancer:
+        """Loads an exported ``.safetensors`` model; rate, pre-emphasis and window come from its metadata.
+
+        ``kwargs`` go to the constructor (``hop``, ``sample_latent``, ``block_seconds``, or ``window`` to
+        override the trained window).
+
+        Raises:
+            seqgan.export.ModelFileError: the file cannot be loaded or lacks ``sample_rate`` /
+                ``preemphasis`` metadata.
+        """
+        from seqgan.export import ModelFileError, load_model
+
+        model = load_model(path, device="cpu")
+        md = model.metadata
+        missing = [k for k in ("sample_rate", "preemphasis") if k not in md]
+        if missing:
+            raise ModelFileError(
+                f"{path}: metadata {', '.join(missing)} missing; this model was not "
+                "exported from a speech-enhancement task"
+            )
+        kwargs.setdefault("window", int(md.get("window", 16384)))
+        return cls(
+            model,
+            sample_rate=int(md["sample_rate"]),
+            preemphasis=float(md["preemphasis"]),
+            batch_size=batch_size,
+            device=device,
+            **kwargs,
+        )
+
+    def _block_frames(self, rate: int, channels: int) -> int:
+        """Input frames per block: ``block_seconds``, at most ~1 M samples over all channels."""
+        return max(1024, min(int(self.block_seconds * rate), _MAX_BLOCK_SAMPLES // channels))
+
+    # -- the generator -----------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def _run_generator(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(N, window)`` -> ``(N, window)`` in forward passes of ``batch_size`` windows."""
+        outs = []
+        for i in range(0, frames.shape[0], self.batch_size):
+            x = frames[i : i + self.batch_size].to(self.device, torch.float32).unsqueeze(1)
+            y = self.generator(x)
+            if y.shape != x.shape:
+                raise RuntimeError(
+                    f"{type(self.generator).__name__} returned {tuple(y.shape)} for "
+                    f"input {tuple(x.shape)}; expected the same shape"
+                )
+            outs.append(y.squeeze(1).to("cpu", torch.float32))
+        out = torch.cat(outs)
+        if not torch.isfinite(out).all():
+            raise RuntimeError("the model produced non-finite output (NaN or Inf); are the weights broken?")
+        return out
+
+    # -- arrays and tensors ------------------------------------------------------------------------
+
+    def enhance(self, wave: Wave, sample_rate: int) -> Wave:
+        """Enhances a waveform.
+
+        Args:
+            wave: numpy array or torch tensor, ``(T,)`` mono or ``(C, T)`` **channels-first** (transpose a
+                soundfile-style ``(T, C)`` array). Float samples are full scale at 1.0; int16/int32 are
+                read as PCM.
+            sample_rate: the rate of ``wave`` in Hz (any; resampled to the model's rate and back).
+
+        Returns:
+            The enhanced waveform: same type, dtype, shape, device and sample rate as ``wave``. Each
+            channel is enhanced independently. Integer output is clamped to the PCM range.
+
+        Raises:
+            ValueError: bad shape, empty, or NaN/Inf samples.
+        """
+        is_numpy = isinstance(wave, np.ndarray)
+        t = torch.from_numpy(np.ascontiguousarray(wave)) if is_numpy else wave
+        if t.ndim not in (1, 2):
+            raise ValueError(f"wave must be (samples,) or (channels, samples), got shape {tuple(t.shape)}")
+        x = t.reshape(1, -1) if t.ndim == 1 else t
+        if x.shape[-1] == 0:
+            raise ValueError("wave is empty")
+        if t.ndim == 2 and x.shape[0] > max(x.shape[1], 64):  # (T, C) passed by mistake
+            raise ValueError(
+                f"wave of shape {tuple(t.shape)} looks channels-last; pass (channels, samples), e.g. wave.T"
+            )
+        scale = None
+        if t.dtype in (torch.int16, torch.int32):
+            scale = float(2 ** (torch.iinfo(t.dtype).bits - 1))
+            x = x.to(torch.float32) / scale
+        elif not t.is_floating_point():
+            raise ValueError(f"unsupported dtype {t.dtype}; pass float samples in [-1, 1] or int16/int32 PCM")
+        x = x.detach().to("cpu", torch.float32)
+        if not torch.isfinite(x).all():
+            raise ValueError("wave contains NaN or Inf samples")
+        if x.shape[0] > 1 or sample_rate != self.sample_rate:
+            logger.debug(
+                "%d Hz, %d channel(s): enhancing each channel at %d Hz",
+                sample_rate,
+                x.shape[0],
+                self.sample_rate,
+            )
+        pipe = _Pipeline(self, int(sample_rate), int(sample_rate))
+        block = self._block_frames(int(sample_rate), x.shape[0])  # bounds the working memory
+        parts = [pipe.push(x[:, i : i + block]) for i in range(0, x.shape[-1], block)]
+        y = torch.cat([*parts, pipe.flush()], dim=-1)[:, : x.shape[-1]]
+        if scale is not None:
+            y = torch.round(y.clamp(-1.0, 1.0 - 1.0 / scale) * scale)
+        y = y.reshape(t.shape).to(t.dtype)
+        if is_numpy:
+            return y.numpy()
+        return y.to(t.device)
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def enhance_file(
+        self,
+        src: str | os.PathLike,
+        dst: str | os.PathLike,
+        subtype: str | None = None,
+        overwrite: bool = False,
+        output_rate: str | int = "input",
+        progress: Callable[[int], None] | None = None,
+    ) -> EnhanceResult:
+        """Enhances one audio file block by block (bounded memory for any length).
+
+        Args:
+            src: any file libsndfile reads (wav, flac, ogg, mp3, ...), any rate, any channel count.
+            dst: output path; its extension picks the format. Written to a temporary file in the same
+                folder and renamed, so a failure leaves nothing behind.
+            subtype: output subtype (``PCM_16``, ``FLOAT``...); default: the input's when the output
+                format can hold it, else the format's default.
+            overwrite: replace an existing ``dst``.
+            output_rate: ``"input"`` (default), ``"model"`` or a rate in Hz.
+            progress: called with the number of input frames consumed after each block.
+
+        Returns:
+            An :class:`EnhanceResult`; samples clamped to [-1, 1] (integer subtypes) are counted and
+            logged as a warning.
+
+        Raises:
+            EnhanceError: unreadable, empty, truncated or corrupt input, NaN/Inf samples, ``dst`` equal to
+                ``src`` or existing, unwritable output, or a model failure. Names the file and the cause.
+        """
+        src, dst = Path(src), Path(dst)
+        if dst.resolve() == src.resolve() or (dst.exists() and src.exists() and os.path.samefile(src, dst)):
+            raise EnhanceError(dst, "the output would overwrite the input file; choose another output path")
+        if dst.exists() and not overwrite:
+            raise EnhanceError(dst, "output exists; pass overwrite=True (--overwrite) to replace it")
+        try:
+            return self._enhance_file(src, dst, subtype, output_rate, progress)
+        except EnhanceError:
+            raise
+        except AudioFileError as e:
+            raise EnhanceError(e.path, e.cause) from None
+        except ValueError as e:  # an invalid subtype for the output format
+            raise EnhanceError(dst, str(e)) from None
+        except RuntimeError as e:  # the model failed (out of memory, broken weights)
+            raise EnhanceError(src, f"enhancement failed: {e}") from None
+
+    def _enhance_file(
+        self,
+        src: Path,
+        dst: Path,
+        subtype: str | None,
+        output_rate: str | int,
+        progress: Callable[[int], None] | None,
+    ) -> EnhanceResult:
+        with AudioReader(src) as reader:
+            info = reader.info
+            if output_rate == "input":
+                out_rate = info.sample_rate
+            elif output_rate == "model":
+                out_rate = self.sample_rate
+            else:
+                out_rate = int(output_rate)
+            fmt = output_format(dst)
+            sub = choose_subtype(fmt, subtype, fallback=info.subtype)
+            layout = (info.sample_rate, info.channels, out_rate)
+            if info.sample_rate != self.sample_rate or info.channels > 1 or out_rate != info.sample_rate:
+                # said once per kind of input at INFO (a folder of 48 kHz files would repeat it)
+                logger.log(
+                    logging.DEBUG if layout in self._layouts_seen else logging.INFO,
+                    "%s is %d Hz, %d channel(s); enhancing each channel at %d Hz and writing %d Hz",
+                    src,
+                    info.sample_rate,
+                    info.channels,
+                    self.sample_rate,
+                    out_rate,
+                )
+                self._layouts_seen.add(layout)
+            out_frames = (
+                info.frames
+                if out_rate == info.sample_rate
+                else math.ceil(info.frames * out_rate / info.sample_rate)
+            )
+            clip = is_integer_subtype(sub)
+            clipped = 0
+            pipe = _Pipeline(self, info.sample_rate, out_rate)
+            with AudioWriter(dst, out_rate, info.channels, subtype=sub, format=fmt) as writer:
+
+                def write(y: torch.Tensor) -> None:
+                    nonlocal clipped
+                    y = y[:, : out_frames - writer.frames]
+                    if clip:
+                        clipped += int((y.abs() > 1.0).sum())
+                        y = y.clamp(-1.0, 1.0)
+                    writer.write(y.numpy())
+
+                block = self._block_frames(info.sample_rate, info.channels)
+                for x in reader.blocks(block):
+                    write(pipe.push(torch.from_numpy(x)))
+                    if progress is not None:
+                        progress(x.shape[1])
+                write(pipe.flush())
+                if writer.frames < out_frames:  # cannot happen with ceil-length resampling; be safe
+                    write(torch.zeros(info.channels, out_frames - writer.frames))
+                writer.commit()
+        if clipped:
+            logger.warning("%s: %d samples were outside [-1, 1] and were clipped", dst, clipped)
+        return EnhanceResult(str(src), str(dst), info.duration, out_rate, info.channels, sub, clipped)
