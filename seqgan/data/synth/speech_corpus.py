@@ -9,7 +9,9 @@ Layout written under ``out_dir``::
     .done                                                  written last: the corpus is complete
 
 Speakers are disjoint between the splits: the espeak-ng voice *variants* themselves are divided among
-train, dev, test and the babble talkers, so no test voice is heard in training, not even as babble.
+train, dev, test and the babble talkers (given at least 4 installed variants per gender; espeak-ng
+1.51 has all 16 female and 37 male ones listed in :mod:`seqgan.data.synth.speech`), so no test voice
+is heard in training, not even as babble.
 The test set uses noise types held out from training (:data:`~seqgan.data.synth.noises.TEST_NOISES`)
 and the VoiceBank-DEMAND test SNRs. SNRs are measured on active speech (see
 :mod:`seqgan.data.synth.mixing`); the noisy file is the sample-exact sum of the clean and noise files.
@@ -256,6 +258,8 @@ def _check_settings(counts, spk_counts, noises, snrs, nj) -> None:
             raise ValueError(f"the {split} set needs at least one noise type and one SNR")
         for kind in noises[split]:
             NOISES.get(kind)  # raises with the list of choices
+        if spk_counts[split] > 999:
+            raise ValueError(f"at most 999 speakers per split, got {spk_counts[split]} {split} speakers")
         if counts[split] > 9999 * spk_counts[split]:
             raise ValueError(f"at most 9999 utterances per speaker; add {split} speakers")
     if nj < 1:
