@@ -195,3 +195,50 @@ def test_cli_export_and_info(tmp_path, capsys):
     assert "junk.bin" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "nowhere"), "-o", str(tmp_path / "x.safetensors")]) == 1
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_train_export_enhance_end_to_end(tmp_path, capsys):
+    """A two-step enhancement training -> `seqgan export` -> `seqgan enhance` with the exported file."""
+    import numpy as np
+    import soundfile as sf
+
+    from seqgan.config import load_config
+    from seqgan.data.scp import write_scp
+    from seqgan.tasks.enhancement import EnhancementTask
+    from seqgan.train.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    wav, spk = {}, {}
+    for i in range(3):
+        t = np.arange(1200) / 16000
+        clean = (0.2 * np.sin(2 * np.pi * rng.uniform(100, 300) * t)).astype(np.float32)
+        noisy = clean + (0.05 * rng.standard_normal(1200)).astype(np.float32)
+        for table, x, kind in ((wav, noisy, "noisy"), (spk, clean, "clean")):
+            sf.write(tmp_path / f"u{i}_{kind}.wav", x, 16000, subtype="FLOAT")
+            table[f"u{i}"] = str(tmp_path / f"u{i}_{kind}.wav")
+    (tmp_path / "train").mkdir()
+    write_scp(tmp_path / "train" / "wav.scp", wav)
+    write_scp(tmp_path / "train" / "spk1.scp", spk)
+    overrides = [
+        "model.preset=segan_small",
+        "model.generator={channels: [4, 8, 8], kernel_size: 5, latent_channels: 4}",
+        "model.discriminator={channels: [4, 8, 8], kernel_size: 5}",
+        "data.window=256",
+        f"data.train_dir={tmp_path / 'train'}",
+        "train.batch_size=2",
+        "train.max_steps=2",
+        "train.eval_interval=0",
+        "train.sample_interval=0",
+        "train.progress=lines",
+    ]
+    Trainer(EnhancementTask(load_config(None, overrides, task="enhancement")), tmp_path / "exp").fit()
+    model = tmp_path / "segan.safetensors"
+    assert main(["export", str(tmp_path / "exp"), "-o", str(model)]) == 0
+    md = load_model(model).metadata
+    assert md["architecture"] == "SEGANGenerator" and md["step"] == 2
+    assert (md["sample_rate"], md["preemphasis"], md["window"]) == (16000, 0.95, 256)
+    assert (
+        main(["enhance", "-m", str(model), str(tmp_path / "u0_noisy.wav"), "-o", str(tmp_path / "enh")]) == 0
+    )
+    out = sf.info(str(tmp_path / "enh" / "u0_noisy.wav"))
+    assert (out.frames, out.samplerate, out.subtype) == (1200, 16000, "FLOAT")
