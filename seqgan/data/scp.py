@@ -5,7 +5,8 @@ A data directory holds plain-text tables keyed by utterance id, one ``<id> <valu
 * ``wav.scp``   — utt-id → noisy (input) audio file
 * ``spk1.scp``  — utt-id → clean (reference) audio file (the ESPnet enhancement convention)
 * ``noise1.scp`` — utt-id → noise file (optional, for on-the-fly remixing)
-* ``utt2spk``   — utt-id → speaker id; ``utt2dur`` — utt-id → duration in seconds
+* ``utt2spk``   — utt-id → speaker id; ``utt2dur`` — utt-id → duration in seconds;
+  ``utt2num_samples``, ``text`` — other per-utterance tables (``spk2utt`` is keyed by speaker)
 
 Values are file paths; everything after the first run of whitespace is the path, so paths may hold
 spaces. Relative paths are resolved against the current working directory, as in Kaldi (recipes run
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Tables keyed by utterance id (so their ids must match wav.scp's); values that name files end in .scp
-UTT_TABLES = ("wav.scp", "spk1.scp", "noise1.scp", "utt2spk", "utt2dur")
+UTT_TABLES = ("wav.scp", "spk1.scp", "noise1.scp", "utt2spk", "utt2dur", "utt2num_samples", "text")
 
 
 class DataDirError(ValueError):

@@ -180,3 +180,18 @@ def test_utterances_max_utts_and_lengths(tmp_path):
     assert noisy.shape == clean.shape == (1, 150)
     np.testing.assert_array_equal(clean[0].numpy(), sig["utt2"][1])
     assert len(SEUtterances(d)) == len(SEUtterances(d, max_utts=0)) == 5
+
+
+def test_non_finite_samples_name_the_file(tmp_path):
+    d, sig = _make_dir(tmp_path, [200])
+    bad = sig["utt0"][1].copy()
+    bad[150] = np.nan
+    sf.write(tmp_path / "data_utt0_clean.wav", bad, SR, subtype="FLOAT")
+    ds = SEWindows(d, window=64, in_memory=False)
+    ds[0]  # samples 0..63 are fine
+    with pytest.raises(
+        AudioFileError, match=r"data_utt0_clean.wav: non-finite sample \(NaN or Inf\) at frame 150"
+    ):
+        ds[3]  # window 96..159
+    with pytest.raises(AudioFileError, match="non-finite"):
+        SEWindows(d, window=64, in_memory=True)
