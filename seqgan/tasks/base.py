@@ -65,6 +65,10 @@ class GANTask(abc.ABC):
     def __init__(self, config: ExperimentConfig) -> None:
         self.config = config
 
+    def set_step(self, step: int) -> None:
+        """Called by the trainer before every step (0-based): curricula and schedules inside the task."""
+        return None
+
     # -- networks -----------------------------------------------------------------------------------
     @abc.abstractmethod
     def build_generator(self) -> nn.Module:

@@ -367,6 +367,7 @@ class Trainer:
             with _StopRequest() as stop:
                 while self.step < tc.max_steps:
                     self._at_step_boundary = False
+                    self.task.set_step(self.step)
                     self._set_lrs()
                     for _ in range(tc.n_critic):
                         t0 = time.perf_counter()
