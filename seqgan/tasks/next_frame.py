@@ -33,6 +33,7 @@ from torch import nn
 
 from seqgan.adversarial import get_objective, gradient_penalty
 from seqgan.config import ConfigError, ExperimentConfig
+from seqgan.metrics.frames import psnr as frame_psnr
 from seqgan.models.frame_gan import build_frame_gan, pool_frames
 from seqgan.tasks import TASKS
 from seqgan.tasks.base import GANTask, Nets, TurnOutput
@@ -90,6 +91,7 @@ class FrameLossConfig:
     p: float = 1.0
     gdl_weight: float = 1.0
     gdl_alpha: float = 1.0
+    gp_weight: float = 0.0  # gradient penalty on D (0: the objective's default, e.g. 10 for wgan-gp)
     mismatch_prob: float = 0.0  # fraction of the batch shown to D as (context, other clip's target)
     wrong_action_prob: float = 0.0  # fraction shown to D as (real frame, different action)
     detach_feedback: bool = False  # stop gradients through fed-back predictions
@@ -108,6 +110,7 @@ class FrameEvalConfig:
     """Validation rollouts on full frames."""
 
     rollout_steps: int = 8
+    psnr_cap: float = 100.0  # dB per frame (identical frames give inf); 0 disables the cap
     max_sequences: int = 32
     max_per_episode: int = 4
     batch_size: int = 8
@@ -158,12 +161,6 @@ def gradient_difference_loss(
         d = (gt - gp).abs()
         total = total + (d.mean() if alpha == 1 else d.pow(alpha).mean())
     return total
-
-
-def _psnr(prediction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
-    """PSNR per frame ``(..., C, H, W) -> (...)``; the mean squared error is clamped to 1e-10."""
-    mse = (prediction.float() - target.float()).pow(2).flatten(-3).mean(-1)
-    return 10 * torch.log10(data_range**2 / mse.clamp_min(1e-10))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -367,6 +364,7 @@ class NextFrameTask(GANTask):
         stats: dict[str, Any] = {}
         real_mean = fake_mean = context.new_zeros(())
         n_mismatch = n_wrong = 0
+        gp_weight = self.gradient_penalty_weight(lc.gp_weight)
         for s in range(n):
             cond = windows[:, s : s + k]
             act = None if actions is None else actions[:, k - 1 + s]
@@ -393,8 +391,8 @@ class NextFrameTask(GANTask):
             all_fake = [torch.cat([d_fake[i], *(e[i] for e in extra)]) for i in range(len(d_fake))]
             # summed over scales, as the paper sums the per-scale cross-entropies
             loss = sum(self.objective.discriminator_loss(r, f) for r, f in zip(d_real, all_fake))
-            if self.objective.needs_gradient_penalty:
-                gp = self._gradient_penalty(nets.discriminator, real, fake, cond, act)
+            if gp_weight > 0:
+                gp = self._gradient_penalty(nets.discriminator, real, fake, cond, act, gp_weight)
                 loss = loss + gp
                 stats["gp"] = stats.get("gp", 0.0) + gp.detach() / n
             total = total + loss
@@ -415,6 +413,7 @@ class NextFrameTask(GANTask):
         fake: list[torch.Tensor],
         cond: torch.Tensor,
         act: torch.Tensor | None,
+        weight: float,
     ) -> torch.Tensor:
         """Gradient penalty over all scales jointly: the scales are flattened into one input vector, so
         each sample is interpolated with one alpha at every scale and the norm spans the scales."""
@@ -426,7 +425,7 @@ class NextFrameTask(GANTask):
             return discriminator(parts, cond, act)
 
         flat = [torch.cat([t.flatten(1) for t in pyr], dim=1) for pyr in (real, fake)]
-        return gradient_penalty(d_flat, flat[0], flat[1], weight=self.objective.gradient_penalty_weight)
+        return gradient_penalty(d_flat, flat[0], flat[1], weight=weight)
 
     def generator_turn(self, batch: dict[str, Any], nets: Nets) -> TurnOutput:
         context, target, actions, n = self._unpack(batch)
@@ -447,9 +446,15 @@ class NextFrameTask(GANTask):
         adv_t, lp_t, gdl_t = adv_t / n, lp_t / n, gdl_t / n
         loss = lc.adv_weight * adv_t + lc.lp_weight * lp_t + lc.gdl_weight * gdl_t
         if not self._step_set:
-            self.step += 1  # no step from the trainer: count generator turns
+            # no step from the trainer: count generator turns (from this process's start)
+            if self.step == 0 and len(self.config.curriculum.horizons) > 1:
+                log.warning(
+                    "the curriculum counts generator turns since this process started (the trainer does "
+                    "not report its step); a resumed run starts the curriculum again"
+                )
+            self.step += 1
         with torch.no_grad():
-            psnr = _psnr(preds_all[0][-1], target[:, 0]).mean()
+            psnr = frame_psnr(preds_all[0][-1], target[:, 0], 2.0, reduction="mean", cap=100.0)
         return TurnOutput(
             loss,
             {
@@ -485,29 +490,38 @@ class NextFrameTask(GANTask):
 
     @torch.no_grad()
     def evaluate(self, generator: nn.Module, device: torch.device) -> dict[str, float]:
-        """PSNR / SSIM per rollout step on full validation frames, and the copy-last-frame baseline."""
+        """Rollouts of ``eval.rollout_steps`` frames on full validation frames (``seqgan.metrics.frames``):
+        PSNR (capped at ``eval.psnr_cap`` dB per frame), SSIM (frames shifted to [0, 2], the uint8
+        convention), sharpness difference, their means over steps, PSNR and SSIM per step
+        (``psnr_1`` ...), and the copy-last-frame baseline's PSNR (also per step) and SSIM."""
+        from seqgan.metrics.frames import SSIM_WINDOW, copy_last_frame, psnr, sharpness_difference, ssim
         from seqgan.predict import rollout
 
         steps = self.config.eval.rollout_steps
-        psnr_sum = torch.zeros(steps, dtype=torch.float64)
-        ssim_sum = torch.zeros(steps, dtype=torch.float64)
-        copy_sum = torch.zeros(steps, dtype=torch.float64)
+        cap = self.config.eval.psnr_cap or None
+        sums: dict[str, torch.Tensor] = {}
+
+        def add(name: str, values: torch.Tensor) -> None:
+            total = values.double().sum(0).cpu()
+            sums[name] = sums[name] + total if name in sums else total
+
         count = 0
-        psnr_fn, ssim_fn = _frame_metrics()
         for ctx, tgt, act in self._valid_batches(device, self.config.eval.max_sequences):
-            pred = rollout(generator, ctx, steps, act).float()
-            psnr_sum += psnr_fn(pred, tgt).double().sum(0).cpu()
-            copy_sum += psnr_fn(ctx[:, -1:].expand_as(tgt), tgt).double().sum(0).cpu()
-            if ssim_fn is not None:
-                ssim_sum += ssim_fn(pred, tgt).double().sum(0).cpu()
+            pred = rollout(generator, ctx, steps, act).float().clamp(-1, 1)
+            copy = copy_last_frame(ctx, steps)
+            add("psnr", psnr(pred, tgt, 2.0, cap=cap))
+            add("psnr_copy_last", psnr(copy, tgt, 2.0, cap=cap))
+            add("sharpness", sharpness_difference(pred, tgt, 2.0, cap=cap))
+            if min(tgt.shape[-2:]) >= SSIM_WINDOW:
+                add("ssim", ssim(pred, tgt, (-1.0, 1.0)))
+                add("ssim_copy_last", ssim(copy, tgt, (-1.0, 1.0)))
             count += ctx.shape[0]
         if count == 0:
             return {}
-        metrics = {"psnr": float(psnr_sum.mean() / count), "psnr_copy_last": float(copy_sum.mean() / count)}
-        metrics.update({f"psnr_{s + 1}": float(psnr_sum[s] / count) for s in range(steps)})
-        if ssim_fn is not None:
-            metrics["ssim"] = float(ssim_sum.mean() / count)
-            metrics.update({f"ssim_{s + 1}": float(ssim_sum[s] / count) for s in range(steps)})
+        metrics = {name: float(v.mean() / count) for name, v in sums.items()}
+        for name in ("psnr", "ssim", "psnr_copy_last"):
+            if name in sums:
+                metrics.update({f"{name}_{s + 1}": float(sums[name][s] / count) for s in range(steps)})
         return metrics
 
     @torch.no_grad()
@@ -556,12 +570,3 @@ class NextFrameTask(GANTask):
             "resize": list(d.resize),
             "patch_size": d.patch_size,
         }
-
-
-def _frame_metrics() -> tuple[Any, Any]:
-    """``(psnr, ssim)`` callables ``(B, S, C, H, W) x2 -> (B, S)`` on [-1, 1] data; ssim may be None."""
-    try:
-        from seqgan.metrics import frames as fm
-    except ImportError:
-        return (lambda p, t: _psnr(p, t, 2.0)), None
-    return (lambda p, t: fm.psnr(p, t, data_range=2.0)), (lambda p, t: fm.ssim(p, t, data_range=2.0))

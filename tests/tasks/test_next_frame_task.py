@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -257,7 +259,9 @@ def test_evaluate_reports_per_step_metrics(tmp_path):
     task = make_task(tmp_path)
     metrics = task.evaluate(CopyLast(), torch.device("cpu"))
     assert metrics["psnr"] == pytest.approx(metrics["psnr_copy_last"])
-    assert {"psnr_1", "psnr_2", "psnr_3"} <= set(metrics)
+    assert metrics["ssim"] == pytest.approx(metrics["ssim_copy_last"])
+    assert {"psnr_1", "psnr_2", "psnr_3", "ssim_1", "ssim_3", "sharpness"} <= set(metrics)
+    assert metrics["psnr_1"] >= metrics["psnr_3"]  # copying the last frame worsens with the horizon
     # the generator runs on the full 40x40 frames although it trains on 32x32 patches
     nets = nets_of(task)
     metrics = task.evaluate(nets.generator.eval(), torch.device("cpu"))
@@ -291,3 +295,47 @@ def test_export_metadata(tmp_path):
     meta = task.export_metadata()
     assert meta["num_channels"] == 1 and meta["frame_height"] == 40 and meta["frame_width"] == 40
     assert meta["context"] == 4 and meta["num_actions"] == 3 and meta["value_range"] == [-1.0, 1.0]
+
+
+def test_trains_end_to_end_through_the_trainer_and_predicts_from_the_checkpoint(tmp_path, capsys):
+    from seqgan.cli import main
+
+    (tmp_path / "data").mkdir()
+    scp = moving_square_episodes(tmp_path / "data")
+    exp = tmp_path / "exp"
+    overrides = [
+        f"data.train_scp={scp}",
+        f"data.valid_scp={scp}",
+        "data.grayscale=true",
+        "data.horizon=2",
+        "model.preset=tiny",
+        "model.num_actions=3",
+        "loss.mismatch_prob=0.5",
+        "loss.wrong_action_prob=0.5",
+        "curriculum.horizons=[1, 2]",
+        "curriculum.steps=[2]",
+        "eval.rollout_steps=2",
+        "eval.max_sequences=2",
+        "eval.num_samples=1",
+        "train.max_steps=3",
+        "train.batch_size=4",
+        "train.log_interval=1",
+        "train.eval_interval=3",
+        "train.sample_interval=3",
+        "train.save_interval=0",
+        "train.progress=lines",
+        "train.device=cpu",
+    ]
+    assert main(["train", "--task", "next_frame", "-o", str(exp), *overrides]) == 0
+    assert (exp / "checkpoints" / "last.pt").is_file()
+    logged = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in logged if r["kind"] == "train"]
+    assert [r["rollout"] for r in train] == [1, 1, 2]  # the curriculum grows at step 2
+    evals = [r for r in logged if r["kind"] == "eval"]
+    assert evals and {"eval/psnr", "eval/ssim", "eval/psnr_copy_last_1"} <= set(evals[-1])
+    assert list((exp / "samples").glob("rollout_*.gif"))
+    out = tmp_path / "pred"
+    rc = main(["predict", "-m", str(exp), "--episodes", str(scp), "--steps", "3", "-o", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    with np.load(out / "ep0.npz", allow_pickle=False) as z:
+        assert z["prediction"].shape == (3, 40, 40, 1)
