@@ -208,16 +208,14 @@ class NextFrameTask(GANTask):
         except (KeyError, ValueError) as e:
             raise ConfigError(f"loss.objective: {e}") from None
         self.step = 0
-        self._step_set = False
         self._train_set: Any = None
         self._valid_set: Any = None
         self._geometry: tuple[int, int, int] | None = None  # full-frame (C, H, W)
 
     # -- curriculum ----------------------------------------------------------------------------------
     def set_step(self, step: int) -> None:
-        """Tells the task the training step (drives the curriculum)."""
+        """The trainer's step (0-based), given before every step: drives the curriculum."""
         self.step = int(step)
-        self._step_set = True
 
     def rollout_length(self, step: int | None = None) -> int:
         """The curriculum's rollout length at ``step`` (default: the current one)."""
@@ -445,14 +443,6 @@ class NextFrameTask(GANTask):
                 gdl_t = gdl_t + sum(gradient_difference_loss(p, r, lc.gdl_alpha) for p, r in zip(preds, real))
         adv_t, lp_t, gdl_t = adv_t / n, lp_t / n, gdl_t / n
         loss = lc.adv_weight * adv_t + lc.lp_weight * lp_t + lc.gdl_weight * gdl_t
-        if not self._step_set:
-            # no step from the trainer: count generator turns (from this process's start)
-            if self.step == 0 and len(self.config.curriculum.horizons) > 1:
-                log.warning(
-                    "the curriculum counts generator turns since this process started (the trainer does "
-                    "not report its step); a resumed run starts the curriculum again"
-                )
-            self.step += 1
         with torch.no_grad():
             psnr = frame_psnr(preds_all[0][-1], target[:, 0], 2.0, reduction="mean", cap=100.0)
         return TurnOutput(
