@@ -1,0 +1,99 @@
+"""Helpers shared by the benchmarks: device timing, matmul throughput, memory, FLOP counting."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def rss_mb() -> float:
+    """Current resident set size (from /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def matmul_tflops(device: torch.device, dtype: torch.dtype, size: int, seconds: float = 2.0) -> float:
+    """Throughput of ``size x size`` matmuls, timed for about ``seconds``."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    sync(device)
+    reps, elapsed = 0, 0.0
+    start = time.perf_counter()
+    while elapsed < seconds or reps < 3:
+        a @ b
+        reps += 1
+        if reps % 4 == 0 or device.type == "cpu":
+            sync(device)
+            elapsed = time.perf_counter() - start
+    sync(device)
+    elapsed = time.perf_counter() - start
+    return 2 * size**3 * reps / elapsed / 1e12
+
+
+def matmul_reference(device: torch.device, seconds: float = 2.0) -> dict[str, float]:
+    """The device's measured matmul TFLOP/s: fp32 on CPU; bf16 and fp32 (TF32 off) on CUDA."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        out = {
+            "bf16": matmul_tflops(device, torch.bfloat16, 8192, seconds),
+            "fp32": matmul_tflops(device, torch.float32, 8192, seconds),
+        }
+        torch.backends.cuda.matmul.allow_tf32 = True
+        return out
+    return {"fp32": matmul_tflops(device, torch.float32, 2048, seconds)}
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """FLOPs ``fn`` executes (forward and backward), counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def timed(fn: Callable[[], Any], device: torch.device, iters: int, warmup: int) -> float:
+    """Seconds per call of ``fn`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / iters
+
+
+def machine(device: torch.device) -> dict[str, Any]:
+    info = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
