@@ -26,7 +26,6 @@ import json
 import math
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -37,44 +36,8 @@ import soundfile as sf
 import torch
 from torch import nn
 
-
-def _rss_mb() -> float:
-    """Current resident set size (from /proc; 0 where unavailable)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError):
-        return 0.0
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_tflops(device: torch.device, dtype: torch.dtype, size: int, seconds: float = 2.0) -> float:
-    """Throughput of ``size x size`` matmuls, timed for about ``seconds``."""
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-    for _ in range(2):
-        a @ b
-    _sync(device)
-    reps, elapsed = 0, 0.0
-    start = time.perf_counter()
-    while elapsed < seconds or reps < 3:
-        a @ b
-        reps += 1
-        if reps % 4 == 0 or device.type == "cpu":
-            _sync(device)
-            elapsed = time.perf_counter() - start
-    _sync(device)
-    elapsed = time.perf_counter() - start
-    return 2 * size**3 * reps / elapsed / 1e12
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import matmul_tflops, peak_rss_mb, rss_mb, sync  # noqa: E402
 
 
 def conv_flops(model: nn.Module, window: int) -> int:
@@ -185,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     batch = torch.randn(args.batch_size, 1, window, device=device) * 0.1
     with torch.inference_mode():
         enhancer.generator(batch)
-        _sync(device)
+        sync(device)
         reps, start = 0, time.perf_counter()
         while reps < 2 or time.perf_counter() - start < 3.0:
             enhancer.generator(batch)
             reps += 1
-        _sync(device)
+        sync(device)
     per_window = (time.perf_counter() - start) / (reps * args.batch_size)
     result["model_only_rtf"] = per_window / (enhancer.hop / 16000)  # one window per hop of audio
 
@@ -200,14 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         seconds = frames / args.rate
         model_samples = math.ceil(frames * 16000 / args.rate)
         n_windows = (model_samples - 1 + window - enhancer.hop) // enhancer.hop + 1
-        result["rss_before_enhance_mb"] = round(_rss_mb(), 1)
+        result["rss_before_enhance_mb"] = round(rss_mb(), 1)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         start = time.perf_counter()
         enhancer.enhance_file(src, dst)
-        _sync(device)
+        sync(device)
         wall = time.perf_counter() - start
-    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if device.type == "cuda":
         result["cuda_max_memory_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
     achieved = n_windows * flops / wall / 1e12
