@@ -3,10 +3,13 @@ action-conditioned for game frames (Oh et al., NeurIPS 2015; GameGAN-style condi
 
 Generator. Scales are average-pooling factors of the frame (8, 4, 2, 1 in the paper). Scale ``k`` sees
 the context frames pooled by its factor, stacked on the channel axis (K frames x C channels), plus the
-bilinearly upsampled prediction of the coarser scale (C more channels), and outputs a residual. The
-residual is added in pre-``tanh`` space: ``z_k = up(z_{k-1}) + r_k`` and ``Y_k = tanh(z_k)``, so every
-scale's prediction lies in [-1, 1] while the composition stays an exact sum (``tanh`` of the coarse
-prediction plus a residual would not stay in range without a clamp). Every convolution uses SAME
+bilinearly upsampled prediction of the coarser scale (C more channels), and outputs a residual that is
+added to that upsampled prediction (the paper's eq. 2, ``Y_k = up(Y_{k-1}) + G'_k(X_k, up(Y_{k-1}))``);
+every scale network ends in ``tanh``, so each residual lies in [-1, 1] and the coarsest prediction is a
+``tanh`` output. A sum of residuals can step slightly outside [-1, 1]; :meth:`MultiScaleGenerator.predict`
+clamps (training losses see the raw sums, which keeps their gradients alive: adding the residual in
+pre-``tanh`` space instead lets the logits of the [-1, 1]-saturated background run off to infinity under
+an L1 loss and Adam, after which no gradient reaches the moving objects). Every convolution uses SAME
 padding, so the generator is fully convolutional: trained on 32x32 patches, it runs on full frames.
 :meth:`MultiScaleGenerator.predict` pads frames whose size is not a multiple of the coarsest factor
 (replicate padding) and crops the prediction back.
@@ -115,7 +118,7 @@ class ActionTransform(nn.Module):
 
 
 class _ScaleGenerator(nn.Module):
-    """One scale of the generator: SAME convolutions with ReLU, the last one linear (a residual)."""
+    """One scale of the generator: SAME convolutions with ReLU, the last one linear (``tanh`` follows)."""
 
     def __init__(
         self,
@@ -218,7 +221,8 @@ class MultiScaleGenerator(nn.Module):
             actions: ``(B, K)`` or ``(B,)`` long when ``num_actions > 0`` (see :func:`last_action`).
 
         Returns:
-            ``[(B, C, H/f, W/f) for f in scale_factors]``, coarsest first, each in [-1, 1].
+            ``[(B, C, H/f, W/f) for f in scale_factors]``, coarsest first: the coarsest in [-1, 1], the
+            others sums of residuals in [-1, 1] (not clamped, see the module notes).
         """
         b, k, c, h, w = context.shape
         if k != self.context or c != self.num_channels:
@@ -237,15 +241,13 @@ class MultiScaleGenerator(nn.Module):
             )
         flat = context.reshape(b, k * c, h, w)
         preds: list[torch.Tensor] = []
-        logit = None
         for factor, scale in zip(self.scale_factors, self.scales):
             x = pool_frames(flat, factor)
-            if logit is None:
-                logit = scale(x, action)
+            if not preds:
+                preds.append(torch.tanh(scale(x, action)))
             else:
-                up = F.interpolate(logit, size=x.shape[-2:], mode="bilinear", align_corners=False)
-                logit = up + scale(torch.cat([x, torch.tanh(up)], dim=1), action)
-            preds.append(torch.tanh(logit))
+                up = F.interpolate(preds[-1], size=x.shape[-2:], mode="bilinear", align_corners=False)
+                preds.append(up + torch.tanh(scale(torch.cat([x, up], dim=1), action)))
         return preds
 
     def predict(self, context: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
@@ -256,7 +258,7 @@ class MultiScaleGenerator(nn.Module):
             actions: ``(B, K)`` or ``(B,)`` long, when action-conditioned.
 
         Returns:
-            ``(B, C, H, W)`` in [-1, 1].
+            ``(B, C, H, W)`` clamped to [-1, 1].
         """
         h, w = context.shape[-2:]
         m = self.multiple
@@ -265,7 +267,7 @@ class MultiScaleGenerator(nn.Module):
             b, k, c = context.shape[:3]
             padded = F.pad(context.reshape(b, k * c, h, w), (0, pw, 0, ph), mode="replicate")
             context = padded.reshape(b, k, c, h + ph, w + pw)
-        return self(context, actions)[-1][..., :h, :w]
+        return self(context, actions)[-1][..., :h, :w].clamp(-1.0, 1.0)
 
 
 class _ScaleDiscriminator(nn.Module):

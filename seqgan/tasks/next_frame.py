@@ -346,7 +346,9 @@ class NextFrameTask(GANTask):
         for s in range(n):
             preds = generator(context, None if actions is None else actions[:, s : s + k])
             out.append(preds)
-            nxt = preds[-1].detach() if detach else preds[-1]
+            # fed back as at inference (predict() clamps to [-1, 1])
+            nxt = preds[-1].clamp(-1.0, 1.0)
+            nxt = nxt.detach() if detach else nxt
             context = torch.cat([context[:, 1:], nxt.unsqueeze(1)], dim=1)
         return out
 

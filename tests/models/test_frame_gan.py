@@ -33,7 +33,14 @@ def test_generator_scales_shapes_and_range(tiny):
     g, _ = tiny
     preds = g(_context())
     assert [tuple(p.shape) for p in preds] == [(2, 1, 4, 4), (2, 1, 8, 8), (2, 1, 16, 16), (2, 1, 32, 32)]
-    assert all(p.abs().max() <= 1 for p in preds)
+    assert preds[0].abs().max() <= 1  # a tanh output; finer scales add residuals in [-1, 1]
+    assert all(
+        (p - q).abs().max() <= 1 + 1e-6
+        for p, q in zip(
+            preds[1:],
+            [F.interpolate(r, scale_factor=2, mode="bilinear", align_corners=False) for r in preds[:-1]],
+        )
+    )
 
 
 @pytest.mark.parametrize("size", [(32, 32), (30, 30), (64, 48), (50, 71)])
@@ -47,7 +54,7 @@ def test_full_frame_inference_at_any_size(tiny, size):
 def test_predict_equals_finest_scale_when_no_padding_is_needed(tiny):
     g, _ = tiny
     x = _context(h=48, w=40)
-    torch.testing.assert_close(g.predict(x), g(x)[-1])
+    torch.testing.assert_close(g.predict(x), g(x)[-1].clamp(-1, 1))
 
 
 def test_translation_equivariance_away_from_borders(tiny):
@@ -60,22 +67,26 @@ def test_translation_equivariance_away_from_borders(tiny):
     torch.testing.assert_close(shifted[..., 96:112, 104:120], full[..., 88:104, 88:104])
 
 
-def test_residual_composition_in_logit_space(tiny):
-    """Y_k = tanh(up(z_{k-1}) + r_k) with z the pre-tanh prediction and r_k the scale's output."""
+def test_residual_composition(tiny):
+    """Y_1 = tanh(r_1), Y_k = up(Y_{k-1}) + tanh(r_k) (Mathieu et al. eq. 2), r_k the scale's output."""
     g, _ = tiny
-    residuals = []
-    hooks = [s.register_forward_hook(lambda m, i, o: residuals.append(o)) for s in g.scales]
+    residuals, inputs = [], []
+
+    def hook(module, args, out):
+        inputs.append(args[0])
+        residuals.append(out)
+
+    hooks = [s.register_forward_hook(hook) for s in g.scales]
     try:
         preds = g(_context(seed=1))
     finally:
         for h in hooks:
             h.remove()
-    z = residuals[0]
-    torch.testing.assert_close(preds[0], torch.tanh(z))
+    torch.testing.assert_close(preds[0], torch.tanh(residuals[0]))
     for k in range(1, len(preds)):
-        up = F.interpolate(z, scale_factor=2, mode="bilinear", align_corners=False)
-        z = up + residuals[k]
-        torch.testing.assert_close(preds[k], torch.tanh(z))
+        up = F.interpolate(preds[k - 1], scale_factor=2, mode="bilinear", align_corners=False)
+        torch.testing.assert_close(preds[k], up + torch.tanh(residuals[k]))
+        torch.testing.assert_close(inputs[k][:, -1:], up)  # the coarser prediction is an input too
 
 
 def test_zero_residual_passes_the_coarse_prediction_up():
@@ -85,9 +96,19 @@ def test_zero_residual_passes_the_coarse_prediction_up():
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)
     preds = g(_context(seed=2))
-    z0 = torch.atanh(preds[0].clamp(-0.999999, 0.999999))
-    expected = torch.tanh(F.interpolate(z0, scale_factor=2, mode="bilinear", align_corners=False))
-    torch.testing.assert_close(preds[1], expected, atol=1e-4, rtol=1e-4)
+    expected = F.interpolate(preds[0], scale_factor=2, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(preds[1], expected)
+
+
+def test_predict_clamps_to_the_data_range():
+    torch.manual_seed(0)
+    g, _ = build_frame_gan("tiny", num_channels=1, context=4)
+    for scale in g.scales:  # every residual +tanh(5): the sums leave [-1, 1]
+        torch.nn.init.zeros_(scale.convs[-1].weight)
+        torch.nn.init.constant_(scale.convs[-1].bias, 5.0)
+    x = _context()
+    assert g(x)[-1].max() > 3
+    assert g.predict(x).max() == 1.0
 
 
 def test_coarsest_scale_sees_only_pooled_context(tiny):
