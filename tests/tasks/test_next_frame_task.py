@@ -339,3 +339,52 @@ def test_trains_end_to_end_through_the_trainer_and_predicts_from_the_checkpoint(
     assert rc == 0, capsys.readouterr().err
     with np.load(out / "ep0.npz", allow_pickle=False) as z:
         assert z["prediction"].shape == (3, 40, 40, 1)
+
+
+@pytest.mark.slow
+def test_swapping_the_action_moves_the_controlled_square(tmp_path):
+    """Oh et al.'s sanity check: after a short training, the predicted square follows the given action."""
+    from seqgan.predict import Predictor
+    from seqgan.train.trainer import Trainer
+
+    scp = moving_square_episodes(tmp_path, n=60, t=30, size=32, seed=1)
+    cfg = from_dict(
+        NextFrameConfig,
+        {
+            "task": "next_frame",
+            "data": {"train_scp": str(scp), "valid_scp": str(scp), "patch_size": 32, "grayscale": True},
+            "model": {"preset": "tiny", "num_actions": 3},
+            "loss": {"wrong_action_prob": 0.5},
+            "train": {
+                "max_steps": 800,
+                "batch_size": 8,
+                "log_interval": 200,
+                "save_interval": 0,
+                "progress": "lines",
+                "device": "cpu",
+                "optim_g": {"lr": 1e-3},
+                "optim_d": {"lr": 5e-4},
+            },
+        },
+    )
+    trainer = Trainer(NextFrameTask(cfg), tmp_path / "exp")
+    trainer.fit()
+    predictor = Predictor(trainer.generator, trainer.task.export_metadata())
+    ds = trainer.task.train_dataset()
+    shifts = []
+    for i in range(0, len(ds), 7):
+        item = ds[(i, 0)]
+        ctx = ((item["context"] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        last = ctx[-1, ..., 0].astype(float)
+        x0 = (last.sum(0) * np.arange(32)).sum() / last.sum()
+        if not 6 < x0 < 25:  # near a wall some actions cannot move the square
+            continue
+        xs = []
+        for a in range(3):
+            pred = predictor.predict(ctx, 1, np.full(4, a))[0, ..., 0].astype(float)
+            w = np.clip(pred - 127.5, 0, None)
+            xs.append((w.sum(0) * np.arange(32)).sum() / max(w.sum(), 1e-6) - x0)
+        shifts.append(xs)
+    left, stay, right = np.mean(shifts, axis=0)  # true shifts: -2, 0, +2 pixels
+    print(f"mean predicted shift per action: {left:.2f} {stay:.2f} {right:.2f} over {len(shifts)} windows")
+    assert left < -1 and abs(stay) < 0.7 and right > 1, (left, stay, right)
