@@ -3,6 +3,7 @@
 # recipes (egs/<corpus>/se1/run.sh) call it with their settings; run it from such a directory, which
 # holds cmd.sh, path.sh, conf/, local/data.sh, and the links utils -> recipes/utils, se.sh -> recipes/se.sh.
 #
+#   stage -1 download   local/download.sh, for corpora that have one (only when asked: --stage -1)
 #   stage 0  data       local/data.sh writes data/<set>/{wav.scp,spk1.scp,utt2spk,spk2utt,...}
 #   stage 1  format     audio at ${fs} Hz mono under ${dumpdir}/<set> (resampled where needed), utt2dur,
 #                       validated data directories
@@ -24,7 +25,7 @@ die() {
 }
 SECONDS=0
 
-stage=0              # first stage to run (0 data, 1 format, 2 train, 3 export, 4 enhance, 5 score)
+stage=0              # first stage (-1 download, 0 data, 1 format, 2 train, 3 export, 4 enhance, 5 score)
 stop_stage=5         # last stage to run
 ngpu=1               # GPUs for training: 0 trains on CPU; N > 1 launches N processes with torchrun
 inference_ngpu=0     # GPUs per enhancement job (0: CPU)
@@ -40,6 +41,7 @@ tag=""               # suffix of the experiment name
 exp_name=""          # experiment name (default: <train_set>_<conf basename>[_<tag>])
 train_args=""        # extra key=value overrides of seqgan train, e.g. "train.max_steps=200"
 init_from=""         # start from these weights (checkpoint or .safetensors; not a resume)
+download_opts=""     # options given to local/download.sh (stage -1)
 local_data_opts=""   # options given to local/data.sh
 enhance_args=""      # extra options of seqgan enhance, e.g. "--batch-size 16"
 score_metrics=""     # metrics of seqgan score, comma-separated (default: all)
@@ -58,7 +60,9 @@ Speech-enhancement recipe stages (run from egs/<corpus>/<task>; see the top of r
 for name in train_set test_sets conf; do
     [ -n "${!name}" ] || die "--${name} is required (see $0 --help)"
 done
-[ -f "${conf}" ] || die "--conf ${conf}: no such file"
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    [ -f "${conf}" ] || die "--conf ${conf}: no such file"
+fi
 for name in stage stop_stage ngpu inference_ngpu nj fs num_plots; do
     [[ "${!name}" =~ ^-?[0-9]+$ ]] || die "--${name} must be an integer, got '${!name}'"
 done
@@ -93,6 +97,13 @@ signature() {
 
 log "$0 $*"
 log "experiment: ${exp}"
+
+if [ "${stage}" -le -1 ] && [ "${stop_stage}" -ge -1 ]; then
+    log "Stage -1: download: local/download.sh ${download_opts}"
+    [ -x local/download.sh ] || die "this recipe has no local/download.sh (its corpus is made in stage 0)"
+    # shellcheck disable=SC2086
+    local/download.sh ${download_opts}
+fi
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
     log "Stage 0: data preparation: local/data.sh ${local_data_opts}"

@@ -34,7 +34,7 @@ trap 'rm -rf "${tmp}"' EXIT
 
 names=$(for src in "$@"; do
     for file in "${src}"/*.scp "${src}"/utt2* "${src}"/text "${src}"/spk2gender; do
-        [ -f "${file}" ] && basename "${file}"
+        if [ -f "${file}" ]; then basename "${file}"; fi
     done
 done | sort -u)
 for name in ${names}; do

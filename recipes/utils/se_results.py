@@ -221,10 +221,12 @@ def plot_training(log: dict[str, dict[int, dict[str, float]]], path: Path) -> bo
         steps = sorted(data)
         for k in keys:
             pts = [(s, data[s][k]) for s in steps if isinstance(data[s].get(k), (int, float))]
-            if pts:
-                style = "--" if k.endswith("_noisy") else "-"
-                label = "noisy input" if k.endswith("_noisy") else k.removeprefix("eval/")
-                ax.plot(*zip(*pts), style, label=label, marker="." if len(pts) < 30 else None)
+            if not pts:
+                continue
+            if k.endswith("_noisy"):  # the input's score: the same at every evaluation
+                ax.axhline(pts[-1][1], color="gray", linestyle="--", label="noisy input")
+            else:
+                ax.plot(*zip(*pts), label=k.removeprefix("eval/"), marker="." if len(pts) < 30 else None)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
