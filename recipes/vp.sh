@@ -28,7 +28,6 @@ die() {
     log "Error: $*" >&2
     exit 1
 }
-SECONDS=0
 
 stage=0              # first stage to run (0 data, 1 check, 2 train, 3 export, 4 rollouts, 5 score)
 stop_stage=5         # last stage to run
@@ -44,7 +43,7 @@ conf=""              # training configuration of the GAN (YAML, task next_frame)
 tag=""               # suffix of the experiment name
 exp_name=""          # experiment name (default: <train_set>_<conf basename>[_<tag>])
 train_args=""        # extra key=value overrides of seqgan train for both models, e.g. "train.max_steps=200"
-baseline_args="loss.adv_weight=0 loss.gdl_weight=0"  # overrides making the baseline from the GAN config
+baseline_args="loss.adv_weight=0 loss.gdl_weight=0"  # overrides giving the baseline: no adversarial, no GDL term
 baseline_tag=l1      # the baseline is <exp_name>_<baseline_tag>; empty: no baseline
 baseline_name="l1"   # the baseline's name in the tables
 init_from=""         # start both models from these weights (checkpoint or .safetensors; not a resume)
@@ -65,6 +64,7 @@ Next-frame prediction recipe stages (run from egs/<corpus>/vp1; see the top of r
 # shellcheck disable=SC1091
 . ./cmd.sh
 . utils/parse_options.sh
+SECONDS=0
 
 [ "$#" -eq 0 ] || die "unexpected arguments: $* (options are written --name value; see --help)"
 for name in train_set test_sets conf; do

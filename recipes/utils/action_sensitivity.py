@@ -140,11 +140,8 @@ def measure(
     if a_n < 2:
         raise ValueError("the model is not action-conditioned (fewer than 2 actions): nothing to measure")
     longest = max(horizons)
-    pairs = list(combinations(range(a_n), 2))
-    sums = {
-        h: {"overall": 0.0, "region": 0.0, "outside": 0.0, "motion": 0.0, "pairs": np.zeros((a_n, a_n))}
-        for h in horizons
-    }
+    pairs: list[tuple[int, int]] = []
+    sums: dict[int, dict[str, Any]] = {}
     count = 0
     mask = None
     region_info: dict[str, Any] = {"spec": region, "description": "none"}
@@ -156,6 +153,9 @@ def measure(
         frames = predictor.prepare(ep.frames, where=str(path))
         if mask is None:
             shape = frames.shape[1:3]
+            # the game's own actions: a model sized for more (e.g. 18, any ALE game) has unused rows
+            a_n = min(a_n, int(ep.meta.get("num_actions") or a_n))
+            pairs = list(combinations(range(a_n), 2))
             action_names = list(ep.meta.get("action_meanings", []))[:a_n]
             found = None
             if region == "auto":
@@ -168,6 +168,16 @@ def measure(
                     )
             elif region != "none":
                 found = parse_region(region, shape)
+            sums = {
+                h: {
+                    "overall": 0.0,
+                    "region": 0.0,
+                    "outside": 0.0,
+                    "motion": 0.0,
+                    "pairs": np.zeros((a_n, a_n)),
+                }
+                for h in horizons
+            }
             mask = np.zeros(shape, bool)
             if found is not None:
                 (y0, y1), (x0, x1), text = found
