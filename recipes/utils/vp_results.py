@@ -154,7 +154,10 @@ def score_set(
                 file=sys.stderr,
             )
     if not keys:
-        sys.exit("vp_results.py: no test sequence was rolled out by every model; run stage 4 again")
+        sys.exit(
+            "vp_results.py: no test sequence was rolled out by every model: are the test episodes long "
+            "enough for the context and --steps from the --rollout_starts frames? (see stage 4's log)"
+        )
     first = runs[names[0]]
     truth = np.stack([first[k]["ground_truth"] for k in keys])
     context = np.stack([first[k]["context"] for k in keys])
@@ -276,6 +279,11 @@ def sensitivity_section(exps: dict[str, Path], test_set: str) -> list[str]:
     return ["### Action sensitivity", "", *notes, "", markdown_table(header, rows), ""]
 
 
+def _sched(train: dict[str, Any], key: str) -> str:
+    name = train.get(key, {}).get("name", "constant")
+    return "" if name == "constant" else f" ({name} schedule)"
+
+
 def training_lines(name: str, exp: Path) -> list[str]:
     c = read_config(exp)
     m, d, t = c.get("model", {}), c.get("data", {}), c.get("train", {})
@@ -285,8 +293,8 @@ def training_lines(name: str, exp: Path) -> list[str]:
         + (f", {m['num_actions']} actions" if m.get("num_actions") else "")
         + f"; loss {loss_label(c)}; {t.get('max_steps')} steps of {t.get('batch_size')} "
         f"{d.get('patch_size') or 'full'}-pixel patches, context {d.get('context')}, curriculum "
-        f"{c.get('curriculum', {}).get('horizons')}; {og.get('name')} lr {og.get('lr')} (G) / "
-        f"{od.get('name')} lr {od.get('lr')} (D)"
+        f"{c.get('curriculum', {}).get('horizons')}; {og.get('name')} lr {og.get('lr')}{_sched(t, 'sched_g')} (G) / "
+        f"{od.get('name')} lr {od.get('lr')}{_sched(t, 'sched_d')} (D)"
     )
     rows = []
     metrics_log = exp / "metrics.jsonl"

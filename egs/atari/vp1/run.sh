@@ -6,7 +6,7 @@
 # sharpness against copy-last-frame, and the action sensitivity (does the action move the paddle?).
 #
 #   ./run.sh                                                  Pong on a CPU: 20 short episodes, conf/tiny.yaml
-#   ./run.sh --game Breakout --local_data_opts "--crop 32,14,0,0"   another game (see README.md)
+#   ./run.sh --game Breakout --sensitivity_region none        another game (see README.md)
 #   ./run.sh --ngpu 1 --conf conf/mathieu2016.yaml --local_data_opts "--num_episodes 200"   (GPU)
 #   ./run.sh --stage 5                                        score again
 #   ./run.sh --help                                           every option of vp.sh

@@ -6,7 +6,7 @@
 # results (see README.md).
 #
 #   ./run.sh                                                   the CPU demo: 300 videos, conf/tiny.yaml
-#   ./run.sh --local_data_opts "--mnist ~/data/mnist"          real MNIST digits (idx files you have)
+#   ./run.sh --local_data_opts "--mnist $HOME/data/mnist"          real MNIST digits (idx files you have)
 #   ./run.sh --ngpu 1 --conf conf/mathieu2016.yaml --local_data_opts "--num_episodes 10000"   (GPU)
 #   ./run.sh --help                                            every option
 set -euo pipefail
