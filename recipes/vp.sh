@@ -43,7 +43,7 @@ conf=""              # training configuration of the GAN (YAML, task next_frame)
 tag=""               # suffix of the experiment name
 exp_name=""          # experiment name (default: <train_set>_<conf basename>[_<tag>])
 train_args=""        # extra key=value overrides of seqgan train for both models, e.g. "train.max_steps=200"
-baseline_args="loss.adv_weight=0 loss.gdl_weight=0"  # overrides giving the baseline: no adversarial, no GDL term
+baseline_args="loss.adv_weight=0 loss.gdl_weight=0 train.n_critic=0"  # the baseline: no adversarial or GDL term, no D turns
 baseline_tag=l1      # the baseline is <exp_name>_<baseline_tag>; empty: no baseline
 baseline_name="l1"   # the baseline's name in the tables
 init_from=""         # start both models from these weights (checkpoint or .safetensors; not a resume)

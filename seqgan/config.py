@@ -58,7 +58,7 @@ class TrainConfig:
     eval_interval: int = 0  # 0 disables
     sample_interval: int = 0  # 0 disables
     save_interval: int = 500
-    n_critic: int = 1  # discriminator turns per generator turn
+    n_critic: int = 1  # discriminator turns per generator turn; 0 trains the generator alone
     d_warmup_steps: int = 0  # steps with discriminator turns only
     ema_decay: float = 0.0  # EMA of the generator's weights; 0 disables
     ema_start_step: int = 0

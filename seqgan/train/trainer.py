@@ -1,7 +1,7 @@
 """The generic GAN trainer: one loop for every task, never inspecting model types.
 
-A step is ``n_critic`` discriminator turns (a fresh batch each), one generator turn on the last batch
-(skipped during ``d_warmup_steps``) and the regularisation turns whose interval divides the step. Each
+A step is ``n_critic`` discriminator turns (a fresh batch each; 0: none), one generator turn on the last
+batch (skipped during ``d_warmup_steps``) and the regularisation turns whose interval divides the step. Each
 network is wrapped for DistributedDataParallel separately and only in its own turn, so the other
 network's forward pass needs no gradient synchronisation.
 """
@@ -369,14 +369,16 @@ class Trainer:
                     self._at_step_boundary = False
                     self.task.set_step(self.step)
                     self._set_lrs()
-                    for _ in range(tc.n_critic):
+                    # n_critic 0 trains the generator alone (a no-adversarial baseline): one batch per step
+                    for turn in range(max(1, tc.n_critic)):
                         t0 = time.perf_counter()
                         batch = to_device(next(batches), self.device)
                         t_data += time.perf_counter() - t0
                         self.batches_seen += 1
-                        out = self._turn("discriminator", self.task.discriminator_turn, batch)
-                        if out is not None:
-                            acc.add(out.stats)
+                        if turn < tc.n_critic:
+                            out = self._turn("discriminator", self.task.discriminator_turn, batch)
+                            if out is not None:
+                                acc.add(out.stats)
                     if self.step >= tc.d_warmup_steps:
                         out = self._turn("generator", self.task.generator_turn, batch)
                         if out is not None:

@@ -35,10 +35,21 @@ class _Task(EnhancementTask):
 
 
 def _curve(tmp_path, amp: bool) -> list[float]:
-    cfg = load_config(None, ["model.preset=segan_small", "data.window=8192", "data.train_dir=unused",
-                             "train.batch_size=16", "train.max_steps=40", "train.log_interval=1",
-                             "train.save_interval=0", "train.device=cuda", f"train.amp={str(amp).lower()}"],
-                      task="enhancement")
+    cfg = load_config(
+        None,
+        [
+            "model.preset=segan_small",
+            "data.window=8192",
+            "data.train_dir=unused",
+            "train.batch_size=16",
+            "train.max_steps=40",
+            "train.log_interval=1",
+            "train.save_interval=0",
+            "train.device=cuda",
+            f"train.amp={str(amp).lower()}",
+        ],
+        task="enhancement",
+    )
     exp = tmp_path / ("bf16" if amp else "fp32")
     Trainer(_Task(cfg), exp).fit()
     rows = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]

@@ -194,3 +194,12 @@ def test_toy_task_learns_the_mixture_moments(tmp_path, objective):
     # target: 0.5 N(-2, 0.5²) + 0.5 N(2, 0.5²): mean 0, std 2.06; a collapsed G gives mean ±2, std 0.5
     assert abs(x.mean().item()) < 0.8
     assert abs(x.std().item() - 2.06) < 0.5
+
+
+def test_n_critic_zero_trains_the_generator_alone(tmp_path):
+    trainer = Trainer(make_task("train.max_steps=4", "train.n_critic=0"), tmp_path)
+    trainer._build()
+    g0, d0 = params(trainer.generator), params(trainer.discriminator)
+    trainer.fit()
+    assert changed(g0, trainer.generator) and not changed(d0, trainer.discriminator)
+    assert trainer.batches_seen == 4
