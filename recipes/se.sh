@@ -28,6 +28,7 @@ SECONDS=0
 stage=0              # first stage (-1 download, 0 data, 1 format, 2 train, 3 export, 4 enhance, 5 score)
 stop_stage=5         # last stage to run
 ngpu=1               # GPUs for training: 0 trains on CPU; N > 1 launches N processes with torchrun
+train_threads=""     # CPU threads of training (OMP_NUM_THREADS; empty: torch's default, all cores)
 inference_ngpu=0     # GPUs per enhancement job (0: CPU)
 nj=4                 # parallel jobs of the format, enhancement and scoring stages
 fs=16000             # sample rate of the model; stage 1 resamples the corpus to it
@@ -46,6 +47,7 @@ local_data_opts=""   # options given to local/data.sh
 enhance_args=""      # extra options of seqgan enhance, e.g. "--batch-size 16"
 score_metrics=""     # metrics of seqgan score, comma-separated (default: all)
 num_plots=3          # test utterances shown as spectrograms in RESULTS.md
+progress_interval=60 # seconds between the training progress lines (0: every report)
 help_message="Usage: $0 --train_set SET --test_sets \"SET ...\" --conf conf/X.yaml [options]
 Speech-enhancement recipe stages (run from egs/<corpus>/<task>; see the top of recipes/se.sh)."
 
@@ -63,10 +65,12 @@ done
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     [ -f "${conf}" ] || die "--conf ${conf}: no such file"
 fi
-for name in stage stop_stage ngpu inference_ngpu nj fs num_plots; do
+for name in stage stop_stage ngpu inference_ngpu nj fs num_plots progress_interval; do
     [[ "${!name}" =~ ^-?[0-9]+$ ]] || die "--${name} must be an integer, got '${!name}'"
 done
 [ "${nj}" -ge 1 ] || die "--nj must be at least 1"
+[ -z "${train_threads}" ] || [[ "${train_threads}" =~ ^[1-9][0-9]*$ ]] ||
+    die "--train_threads must be a positive integer or empty, got '${train_threads}'"
 : "${train_cmd:?cmd.sh must set train_cmd}" "${decode_cmd:?cmd.sh must set decode_cmd}"
 
 if [ -z "${exp_name}" ]; then
@@ -93,6 +97,31 @@ jobs_for() {
 # checksum of a file's content and some words: changes when either does
 signature() {
     { cat "$1"; echo "${*:2}"; } | cksum | awk '{ print $1 }'
+}
+
+# waits for the training job $1, showing its latest report line of $2 every ${progress_interval} s
+follow_training() {
+    local pid=$1 file=$2 last="" line shown=0
+    while kill -0 "${pid}" 2>/dev/null; do
+        sleep 2
+        if [ $((SECONDS - shown)) -ge "${progress_interval}" ] && [ -f "${file}" ]; then
+            # "step 500/1500 train: d_loss=... g_l1=... (2.1 steps/s, eta 8:02)" -> the main numbers
+            line=$({ grep -E 'step [0-9]+/[0-9]+ (train|eval):' "${file}" || true; } | tail -n 1 |
+                awk '{ for (i = 1; i <= NF; i++) if ($i == "step") break
+                       out = "step " $(i + 1) " " $(i + 2)
+                       for (j = i + 3; j <= NF; j++) {
+                           if ($j ~ /^(d_loss|g_adv|g_l1|eval\/[a-z_]+)=/ && $j !~ /_improvement=/) out = out " " $j
+                           if ($j == "eta") out = out " (eta " $(j + 1)
+                       }
+                       print out }')
+            if [ -n "${line}" ] && [ "${line}" != "${last}" ]; then
+                echo "  ${line}"
+                last=${line}
+                shown=${SECONDS}
+            fi
+        fi
+    done
+    wait "${pid}"
 }
 
 log "$0 $*"
@@ -186,7 +215,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     fi
     [ -z "${init_from}" ] || args+=(--init-from "${init_from}")
     read -r -a _extra <<<"${train_args}"
-    args+=("${_extra[@]}")
+    args+=(${_extra[@]+"${_extra[@]}"})
     if [ "${ngpu}" -gt 1 ]; then
         launcher=(torchrun --standalone --nproc_per_node "${ngpu}" -m seqgan train)
     else
@@ -197,10 +226,12 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         log "  ${exp}: already trained with these settings (remove ${exp}/.train_done to run it again)"
     else
         rm -f "${exp}/.train_done"
-        log "  log: ${exp}/log/train.log (follow it with: tail -f ${exp}/train.log)"
-        ${train_cmd} --gpu "${ngpu}" "${exp}/log/train.log" "${launcher[@]}" "${args[@]}"
+        log "  log: ${exp}/log/train.log (all of it: tail -f ${exp}/train.log)"
+        threads=()
+        [ -z "${train_threads}" ] || threads=(env "OMP_NUM_THREADS=${train_threads}")
+        ${train_cmd} --gpu "${ngpu}" "${exp}/log/train.log" ${threads[@]+"${threads[@]}"} "${launcher[@]}" "${args[@]}" &
+        follow_training $! "${exp}/train.log"
         echo "${sig}" >"${exp}/.train_done"
-        grep 'train:' "${exp}/train.log" | tail -n 1 | sed 's/^/  /' || true
     fi
 fi
 
@@ -243,7 +274,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
             opts+=(--device cpu --threads $((_ncpu / _nj > 0 ? _ncpu / _nj : 1)))
         fi
         read -r -a _extra <<<"${enhance_args}"
-        opts+=("${_extra[@]}")
+        opts+=(${_extra[@]+"${_extra[@]}"})
         ${decode_cmd} --gpu "${inference_ngpu}" JOB=1:"${_nj}" "${out}/log/enhance.JOB.log" \
             seqgan enhance -m "${model}" --scp "${out}/split${_nj}/wav.JOB.scp" -o "${out}/wav" "${opts[@]}"
         awk -v dir="${out}/wav" '{ print $1, dir "/" $1 ".wav" }' "${data}/wav.scp" >"${out}/wav.scp"
@@ -274,14 +305,15 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             log "  scoring ${kind} ${s} (${_nj} processes; log: ${scores}/log/score_${kind}.log)"
             ${decode_cmd} --num-threads "${_nj}" "${scores}/log/score_${kind}.log" \
                 seqgan score --ref "${data}/spk1.scp" --est "${est}" -o "${scores}/${kind}" --nj "${_nj}" \
-                "${metric_opts[@]}"
+                ${metric_opts[@]+"${metric_opts[@]}"}
             echo "${sig}" >"${scores}/${kind}/.signature"
         done
     done
     python utils/se_results.py --exp "${exp}" --dumpdir "${dumpdir}" --num-plots "${num_plots}" "${_test_sets[@]}"
-    log "Results: ${exp}/RESULTS.md (plots in ${exp}/images/)"
+    exp_abs=$(cd "${exp}" && pwd)
+    log "Results: ${exp_abs}/RESULTS.md (plots in ${exp_abs}/images/)"
     log "Enhance your own recordings (any sample rate, mono or multi-channel) with:"
-    log "  seqgan enhance -m ${PWD}/${model} noisy.wav more_noisy/ -o enhanced/"
+    log "  seqgan enhance -m ${exp_abs}/model.safetensors noisy.wav more_noisy/ -o enhanced/"
 fi
 
 log "Done in ${SECONDS} s"

@@ -263,8 +263,9 @@ def training_summary(exp: Path, log: dict[str, dict[int, dict[str, float]]]) -> 
     train = log.get("train", {})
     if train:
         last = train[max(train)]
+        minutes = last.get("time", 0.0) / 60
         lines.append(
-            f"- last logged step {max(train)}; {last.get('time', 0.0) / 60:.1f} min in the last (resumed) run"
+            f"- trained to step {max(train)}; the last run (a resumed one counts alone) took {minutes:.1f} min"
         )
     model = exp / "model.safetensors"
     if model.is_file():
