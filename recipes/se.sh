@@ -51,6 +51,10 @@ progress_interval=60 # seconds between the training progress lines (0: every rep
 help_message="Usage: $0 --train_set SET --test_sets \"SET ...\" --conf conf/X.yaml [options]
 Speech-enhancement recipe stages (run from egs/<corpus>/<task>; see the top of recipes/se.sh)."
 
+_cmdline="$0 $*"
+if [ ! -f ./path.sh ] || [ ! -f ./cmd.sh ] || [ ! -d ./utils ]; then
+    die "run me from a recipe directory (egs/<corpus>/<task>, with path.sh, cmd.sh and utils/), not from ${PWD}"
+fi
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
@@ -124,7 +128,7 @@ follow_training() {
     wait "${pid}"
 }
 
-log "$0 $*"
+log "${_cmdline}"
 log "experiment: ${exp}"
 
 if [ "${stage}" -le -1 ] && [ "${stop_stage}" -ge -1 ]; then

@@ -110,10 +110,14 @@ run_one() {
 
 pids=()
 ids=()
+# on INT / TERM: stop the running jobs (each job's command is a child of its subshell)
 cleanup() {
     local pid
     for pid in "${pids[@]:-}"; do
-        [ -n "${pid}" ] && kill "${pid}" 2>/dev/null || true
+        if [ -n "${pid}" ]; then
+            pkill -TERM -P "${pid}" 2>/dev/null || true
+            kill "${pid}" 2>/dev/null || true
+        fi
     done
 }
 trap 'cleanup; exit 130' INT

@@ -117,6 +117,28 @@ def test_run_jobs_reports_failed_jobs(tmp_path: Path) -> None:
     assert "# Ended (code 1)" in (tmp_path / "log/j.2.log").read_text()
 
 
+def test_run_jobs_term_stops_the_jobs(tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    runner = subprocess.Popen(
+        [str(UTILS / "run_jobs.sh"), "JOB=1:2", "log/l.JOB.log", "bash", "-c", "echo $$ > pid.JOB; sleep 30"],
+        cwd=tmp_path,
+    )
+    for _ in range(100):
+        if (tmp_path / "pid.1").is_file() and (tmp_path / "pid.2").is_file():
+            break
+        time.sleep(0.05)
+    runner.terminate()
+    assert runner.wait(timeout=10) != 0
+    time.sleep(0.3)
+    for i in (1, 2):
+        pid = int((tmp_path / f"pid.{i}").read_text())
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
+
+
 def test_run_jobs_slurm_backend_wraps_each_job_in_srun(tmp_path: Path) -> None:
     bindir = tmp_path / "bin"
     bindir.mkdir()
