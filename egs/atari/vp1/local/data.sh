@@ -23,6 +23,7 @@ help_message="Usage: $0 [options]
 Records Atari game play with actions and writes data/{train,dev,test}_<game>."
 # shellcheck disable=SC1091
 . ./path.sh
+# shellcheck source=SCRIPTDIR/../utils/parse_options.sh
 . utils/parse_options.sh
 
 id=$(python -c 'import sys; from seqgan.data.synth.atari import rom_id; print(rom_id(sys.argv[1]))' "${game}") ||

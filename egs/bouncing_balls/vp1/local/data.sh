@@ -16,6 +16,7 @@ help_message="Usage: $0 [options]
 Generates the bouncing-balls corpus and data/{train,dev,test}."
 # shellcheck disable=SC1091
 . ./path.sh
+# shellcheck source=SCRIPTDIR/../utils/parse_options.sh
 . utils/parse_options.sh
 
 [ -n "${corpus_dir}" ] ||

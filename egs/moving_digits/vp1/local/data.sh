@@ -19,6 +19,7 @@ help_message="Usage: $0 [options]
 Generates moving-digit videos and data/{train,dev,test}."
 # shellcheck disable=SC1091
 . ./path.sh
+# shellcheck source=SCRIPTDIR/../utils/parse_options.sh
 . utils/parse_options.sh
 
 opts=(--num-episodes "${num_episodes}" --seed "${seed}")
