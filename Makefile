@@ -37,7 +37,7 @@ espeak:
 	fi
 
 lint: setup
-	$(VENV)/bin/ruff check seqgan tests bench
+	$(VENV)/bin/ruff check seqgan tests bench recipes
 	@files=$$(find recipes egs -name '*.sh' -not -path '*/data/*' -not -path '*/exp/*' 2>/dev/null); \
 	if [ -n "$$files" ]; then echo "shellcheck $$(echo $$files | wc -w) scripts"; $(VENV)/bin/shellcheck -x $$files; fi
 

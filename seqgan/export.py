@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from seqgan import __version__
+from seqgan.atomic import temp_beside
 from seqgan.models.base import MODELS
 
 _RESERVED = ("architecture", "hparams", "seqgan_version", "json_keys")
@@ -120,7 +120,7 @@ def save_model(module: nn.Module, path: str | os.PathLike, **metadata: Any) -> N
     tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in module.state_dict().items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = temp_beside(path, ".part")
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=header)

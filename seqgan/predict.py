@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,6 +20,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 from torch import nn
+
+from seqgan.atomic import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def _write_files(writers: dict[Path, Callable[[BinaryIO], None]]) -> None:
     try:
         for path, write in writers.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            fd, tmp = temp_beside(path)
             temps.append((tmp, path))
             with os.fdopen(fd, "wb") as f:
                 write(f)

@@ -20,11 +20,11 @@ import logging
 import math
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqgan.atomic import temp_beside
 from seqgan.data.scp import read_scp
 from seqgan.metrics.audio import METRIC_NOTES, compute_metrics, resolve_metrics
 
@@ -167,7 +167,7 @@ class ScoreReport:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)

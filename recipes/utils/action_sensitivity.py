@@ -38,10 +38,11 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from itertools import combinations
 from pathlib import Path
 from typing import Any
+
+from seqgan.atomic import temp_beside
 
 # Controlled objects in raw ALE screen pixels (210 x 160): rows [y0, y1) and columns [x0, x1); None = all.
 KNOWN_REGIONS: dict[str, dict[str, Any]] = {
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     result["model"] = str(args.model)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{args.output.name}.", suffix=".tmp", dir=args.output.parent)
+        fd, tmp = temp_beside(args.output)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=2)
             f.write("\n")

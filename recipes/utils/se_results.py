@@ -20,23 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import atomic_write, markdown_table  # noqa: E402
+
 PLOT_METRICS = ("pesq_wb", "si_sdr")  # shown in the spectrogram titles when scored
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _save_figure(fig: Any, path: Path) -> None:
@@ -44,7 +37,7 @@ def _save_figure(fig: Any, path: Path) -> None:
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    _atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -81,15 +74,6 @@ def metrics_table(noisy: dict[str, Any], enhanced: dict[str, Any]) -> tuple[list
         sign = "" if change is None or change < 0 else "+"
         rows.append([METRIC_LABELS.get(m, m), _fmt(n), _fmt(e), sign + _fmt(change)])
     return rows, numbers
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def read_table(path: Path) -> dict[str, str]:
@@ -319,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     md.append("")
     if plot_training(log, exp / "images" / "training_curves.png"):
         md += ["![training curves](images/training_curves.png)", ""]
-    _atomic_write(exp / "RESULTS.md", "\n".join(md).encode("utf-8"))
-    _atomic_write(exp / "results.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    atomic_write(exp / "RESULTS.md", "\n".join(md).encode("utf-8"))
+    atomic_write(exp / "results.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     print(f"wrote {exp / 'RESULTS.md'}, {exp / 'results.json'} and {exp / 'images'}/")
     return 0
 

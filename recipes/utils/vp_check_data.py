@@ -23,12 +23,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from seqgan.atomic import temp_beside
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)

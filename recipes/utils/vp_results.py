@@ -29,38 +29,22 @@ import csv
 import io
 import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import atomic_write, markdown_table  # noqa: E402
 
 METRICS = ("psnr", "ssim", "sharpness_difference")
 LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "sharpness_difference": "sharpness diff. (dB)"}
 COPY_LAST = "copy-last"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -244,7 +228,7 @@ def plot_per_step(means: dict[str, dict[str, list[float]]], title: str, path: Pa
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
-    _atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -446,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         md += sens
         if sens:
             print("\n".join(sens))
-        _atomic_write(
+        atomic_write(
             args.exp / "scores" / test_set / "per_step.csv",
             _csv([["set", "model", "step", *METRICS, "num_sequences", "protocol"], *[r for r in csv_rows if r[0] == test_set]]),
         )  # fmt: skip
@@ -454,8 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, exp in exps.items():
         md += training_lines(name, exp)
     md.append("")
-    _atomic_write(args.exp / "RESULTS.md", "\n".join(md).encode("utf-8"))
-    _atomic_write(args.exp / "results.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    atomic_write(args.exp / "RESULTS.md", "\n".join(md).encode("utf-8"))
+    atomic_write(args.exp / "results.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     print(f"wrote {args.exp / 'RESULTS.md'}, {args.exp / 'results.json'}, per_step.csv under {args.exp / 'scores'}/ "
           f"and {args.exp / 'images'}/")  # fmt: skip
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 from torchaudio.transforms import Resample
+
+from seqgan.atomic import temp_beside
 
 # file extensions read by default when a folder is scanned (those libsndfile can decode)
 AUDIO_EXTENSIONS: tuple[str, ...] = tuple(
@@ -266,7 +267,7 @@ class AudioWriter:
         self.subtype = choose_subtype(self.format, subtype)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            fd, tmp = temp_beside(self.path, ".part")
             os.close(fd)
         except OSError as e:
             raise AudioFileError(self.path, f"cannot write to {self.path.parent} ({e.strerror})") from None

@@ -18,10 +18,11 @@ order (``LC_ALL=C sort``), which is what Python's ``sorted`` gives for str.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from seqgan.atomic import temp_beside
 
 # Tables keyed by utterance id (so their ids must match wav.scp's); values that name files end in .scp
 UTT_TABLES = ("wav.scp", "spk1.scp", "noise1.scp", "utt2spk", "utt2dur", "utt2num_samples", "text")
@@ -104,7 +105,7 @@ def write_scp(path: str | Path, mapping: Mapping[str, object]) -> None:
         if "\n" in value or "\r" in value:
             raise DataDirError(f"{path}: the value of '{key}' contains a line break")
         lines.append(f"{key} {value}\n")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.writelines(lines)

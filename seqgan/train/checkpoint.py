@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from seqgan.atomic import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     """Writes ``state`` to ``path`` through a temporary file and a rename (never a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)
