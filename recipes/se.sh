@@ -23,7 +23,6 @@ die() {
     log "Error: $*" >&2
     exit 1
 }
-SECONDS=0
 
 stage=0              # first stage (-1 download, 0 data, 1 format, 2 train, 3 export, 4 enhance, 5 score)
 stop_stage=5         # last stage to run
@@ -61,6 +60,7 @@ fi
 . ./cmd.sh
 # shellcheck source=SCRIPTDIR/utils/parse_options.sh
 . utils/parse_options.sh
+SECONDS=0  # the run's clock (after option parsing, so it is not listed as an option)
 
 [ "$#" -eq 0 ] || die "unexpected arguments: $* (options are written --name value; see --help)"
 for name in train_set test_sets conf; do
