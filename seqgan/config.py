@@ -65,9 +65,12 @@ class TrainConfig:
     grad_clip_g: float = 0.0  # max gradient norm; 0 disables
     grad_clip_d: float = 0.0
     weight_clip: float = 0.0  # WGAN: clamp D weights to [-c, c] after each D turn; 0 disables
-    amp: bool = True  # bf16 autocast on CUDA; always off on CPU
+    amp: bool | str = "auto"  # bf16 autocast: auto (on CUDA only) | true (any device) | false (fp32)
     compile: bool = False  # torch.compile the networks
+    compile_mode: str = "default"  # torch.compile mode: default | reduce-overhead | max-autotune | ...
     cudnn_benchmark: bool = True
+    fused_optimizer: bool | str = "auto"  # fused Adam/AdamW/SGD kernels: auto (on CUDA) | true | false
+    data_on_device: bool | str = "auto"  # hold the training corpus on the device: auto (CUDA, if it fits)
     skip_nonfinite: bool = True  # skip a turn whose loss or gradients are not finite
     progress: str = "auto"  # auto | bar | lines
     optim_g: OptimizerConfig = field(default_factory=OptimizerConfig)

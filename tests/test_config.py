@@ -24,7 +24,8 @@ def test_defaults_and_overrides(tmp_path):
     [
         ("train.max_stepz=3", "unknown key 'train.max_stepz'"),
         ("train.max_steps=abc", "train.max_steps: expected an integer"),
-        ("train.amp=3", "train.amp: expected true or false"),
+        ("train.compile=3", "train.compile: expected true or false"),
+        ("train.amp=3", "train.amp: 3 does not match bool | str"),
         ("train.optim_g=3", "expected a mapping for section OptimizerConfig"),
         ("nonsense", "not of the form key.sub=value"),
     ],

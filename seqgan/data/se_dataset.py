@@ -274,7 +274,7 @@ class SEWindows(Dataset):
         self._start = (np.arange(len(self._utt), dtype=np.int64) - np.repeat(first, counts)) * hop
 
         signals = [s for s in (self.noisy, self.clean, self.noise) if s is not None]
-        nbytes = 4 * sum(s.total for s in signals)
+        nbytes = self.nbytes = 4 * sum(s.total for s in signals)  # the decoded corpus
         if in_memory == "auto":
             in_memory = nbytes < AUTO_IN_MEMORY_BYTES
         elif not isinstance(in_memory, bool):
@@ -312,14 +312,31 @@ class SEWindows(Dataset):
         """(utterance id, start sample) of window ``index``."""
         return self.ids[int(self._utt[index])], int(self._start[index])
 
-    def _noise_window(self, rng: np.random.Generator) -> np.ndarray:
-        """``window + 1`` samples of noise (the first one precedes the window) from a random utterance."""
+    def _noise_length(self, v: int) -> int:
+        return int(self.noise.lengths[v] if self.noise is not None else self.lengths[v])
+
+    def remix_plan(self, seed: int) -> tuple[float, int, int] | None:
+        """How the example with ``seed`` is remixed: ``(snr_db, noise utterance, noise offset)``, or None.
+
+        Every draw comes from ``numpy.random.default_rng(seed)``; the host and the device batches share it.
+        """
+        if not self.remix_snrs:
+            return None
+        rng = np.random.default_rng(int(seed) % 2**64)
+        if rng.random() >= self.remix_prob:
+            return None
+        snr = float(self.remix_snrs[int(rng.integers(len(self.remix_snrs)))])
         v = int(rng.integers(len(self.ids)))
-        n = int(self.noise.lengths[v] if self.noise is not None else self.lengths[v])
+        n = self._noise_length(v)
+        off = int(rng.integers(0, max(n - (self.window + 1), 0) + 1)) if n > 0 else 0
+        return snr, v, off
+
+    def _noise_window(self, v: int, off: int) -> np.ndarray:
+        """``window + 1`` samples of utterance ``v``'s noise from ``off`` (the first precedes the window)."""
+        n = self._noise_length(v)
         size = self.window + 1
         if n == 0:
             return np.zeros(size, dtype=np.float32)
-        off = int(rng.integers(0, max(n - size, 0) + 1))
         stop = min(off + size, n)
         if self.noise is not None:
             x = self.noise.read(v, off, stop)
@@ -338,28 +355,140 @@ class SEWindows(Dataset):
         stop = min(start + self.window, int(self.lengths[u]))
         # one sample before the window for pre-emphasis; zero past the utterance's end
         clean = self.clean.read(u, start - 1, stop)
-        noisy = None
-        if self.remix_snrs:
-            rng = np.random.default_rng(int(seed) % 2**64)
-            if rng.random() < self.remix_prob:
-                snr = float(self.remix_snrs[int(rng.integers(len(self.remix_snrs)))])
-                noise = self._noise_window(rng)[-len(clean) :]
-                p_clean = float(np.mean(np.square(clean[1:], dtype=np.float64))) if len(clean) > 1 else 0.0
-                p_noise = float(np.mean(np.square(noise[1:], dtype=np.float64))) if len(noise) > 1 else 0.0
-                if p_noise <= 0.0:
-                    gain = 0.0
-                elif p_clean < _SILENCE_POWER:
-                    gain = 1.0
-                else:
-                    gain = math.sqrt(p_clean / (p_noise * 10.0 ** (snr / 10.0)))
-                noisy = clean + np.float32(gain) * noise
-        if noisy is None:
+        plan = self.remix_plan(seed)
+        if plan is not None:
+            snr, v, off = plan
+            noise = self._noise_window(v, off)[-len(clean) :]
+            gain = remix_gain(
+                float(np.mean(np.square(clean[1:], dtype=np.float64))) if len(clean) > 1 else 0.0,
+                float(np.mean(np.square(noise[1:], dtype=np.float64))) if len(noise) > 1 else 0.0,
+                snr,
+            )
+            noisy = clean + np.float32(gain) * noise
+        else:
             noisy = self.noisy.read(u, start - 1, stop)
         out = {}
         for name, x in (("noisy", noisy), ("clean", clean)):
             x = torch.from_numpy(x)
             y = preemphasis(x[1:], self.preemphasis, previous=x[:1])
             out[name] = F.pad(y, (0, self.window - len(y))).unsqueeze(0)
+        return out
+
+    def on_device(self, device: torch.device | str) -> DeviceWindows:
+        """The corpus decoded onto ``device``, batched there: see :class:`DeviceWindows`."""
+        return DeviceWindows(self, torch.device(device))
+
+
+def remix_gain(p_clean: float, p_noise: float, snr_db: float) -> float:
+    """Noise gain giving ``snr_db`` for mean powers ``p_clean`` and ``p_noise``.
+
+    A silent noise gives 0 (nothing to add); a silent clean window keeps the noise at its recorded level.
+    """
+    if p_noise <= 0.0:
+        return 0.0
+    if p_clean < _SILENCE_POWER:
+        return 1.0
+    return math.sqrt(p_clean / (p_noise * 10.0 ** (snr_db / 10.0)))
+
+
+class DeviceWindows:
+    """The training windows of an :class:`SEWindows`, with the whole corpus held on ``device``.
+
+    Calling it with a batch of ``(index, seed)`` keys returns the batch dict that the loader would collate
+    from ``dataset[key]`` for each key (the same windows, remixing and pre-emphasis, equal up to float
+    rounding), built on the device by gathering from the corpus: no per-item Python, no worker
+    processes, no host-to-device copy of audio. Only the remixing draws (a few random numbers per
+    example) and the window offsets are computed on the host and sent as one small pinned tensor.
+    """
+
+    # columns of the per-example plan sent to the device
+    _COLUMNS = ("noisy", "clean", "first", "valid", "remixed", "noise_a", "noise_b", "period", "skip", "snr")
+
+    def __init__(self, windows: SEWindows, device: torch.device) -> None:
+        self.windows = windows
+        self.device = device
+        signals = {"noisy": windows.noisy, "clean": windows.clean}
+        if windows.noise is not None:
+            signals["noise"] = windows.noise
+        for name, s in signals.items():
+            if s.data is None:
+                log.info("%s: decoding the %s signal for the device", windows.data_dir, name)
+                s.load(_workers())
+        self.nbytes = 4 * sum(s.total for s in signals.values())
+        self._flat = {name: torch.from_numpy(s.data).to(device) for name, s in signals.items()}
+        self._frame = torch.arange(windows.window + 1, device=device)
+
+    def plan(self, keys: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The host's part: ``(len(keys), len(_COLUMNS))`` int64, the SNR column holding float64 bits."""
+        w = self.windows
+        size = w.window + 1
+        idx = np.array([int(k[0]) for k in keys], dtype=np.int64)
+        if idx.size and (idx.min() < -len(w) or idx.max() >= len(w)):
+            raise IndexError(f"window index out of range ({len(w)} windows)")
+        idx %= len(w)
+        u = w._utt[idx]
+        start = w._start[idx] - 1  # one sample before the window, for pre-emphasis
+        plan = np.zeros((len(idx), len(self._COLUMNS)), dtype=np.int64)
+        plan[:, 0] = w.noisy.offsets[u] + start
+        plan[:, 1] = w.clean.offsets[u] + start
+        plan[:, 2] = start < 0  # the sample before a file's first window is zero
+        plan[:, 3] = np.minimum(w._start[idx] + w.window, w.lengths[u]) - start  # samples read
+        snr = np.zeros(len(idx), dtype=np.float64)
+        for i, key in enumerate(keys):
+            drawn = w.remix_plan(int(key[1]))
+            if drawn is None:
+                continue
+            snr[i], v, off = drawn
+            plan[i, 4] = 1
+            if w.noise is not None:
+                plan[i, 5] = w.noise.offsets[v] + off
+            else:  # the recorded noise: noisy - clean of utterance v
+                plan[i, 5] = w.noisy.offsets[v] + off
+                plan[i, 6] = w.clean.offsets[v] + off
+            plan[i, 7] = max(min(off + size, w._noise_length(v)) - off, 0)  # a shorter noise repeats
+            plan[i, 8] = size - plan[i, 3]  # the loader keeps the last `valid` noise samples
+        plan[:, 9] = snr.view(np.int64)
+        return plan
+
+    def __call__(self, keys: Sequence[tuple[int, int]]) -> dict[str, torch.Tensor]:
+        host = torch.from_numpy(self.plan(keys))
+        remixed = bool(host[:, 4].any())
+        if self.device.type == "cuda":
+            host = host.pin_memory()
+        return self._build(host.to(self.device, non_blocking=True), remixed)
+
+    def _gather(self, name: str, base: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        flat = self._flat[name]
+        return flat[(base[:, None] + offsets).clamp_(0, flat.numel() - 1)]
+
+    def _build(self, plan: torch.Tensor, remixed: bool) -> dict[str, torch.Tensor]:
+        w, j = self.windows, self._frame
+        noisy_base, clean_base, first, valid, is_remixed, noise_a, noise_b, period, skip, _ = plan.unbind(1)
+        inside = (j >= first[:, None]) & (j < valid[:, None])
+        clean = torch.where(inside, self._gather("clean", clean_base, j), 0.0)
+        noisy = torch.where(inside, self._gather("noisy", noisy_base, j), 0.0)
+        if remixed:
+            k = (skip[:, None] + j) % period.clamp(min=1)[:, None]
+            if "noise" in self._flat:
+                noise = self._gather("noise", noise_a, k)
+            else:
+                noise = self._gather("noisy", noise_a, k) - self._gather("clean", noise_b, k)
+            noise = torch.where((period[:, None] > 0) & (j < valid[:, None]), noise, 0.0)
+            count = (valid - 1).clamp(min=1).double()
+            p_clean = clean[:, 1:].double().square().sum(1) / count
+            p_noise = noise[:, 1:].double().square().sum(1) / count
+            snr = plan[:, 9].view(torch.float64)
+            ratio = p_clean / (p_noise * torch.pow(10.0, snr / 10.0)).clamp(
+                min=torch.finfo(torch.float64).tiny
+            )
+            gain = torch.where(p_clean < _SILENCE_POWER, 1.0, ratio.sqrt())
+            gain = torch.where((p_noise <= 0.0) | (valid <= 1), 0.0, gain).float()
+            noisy = torch.where(is_remixed[:, None].bool(), clean + gain[:, None] * noise, noisy)
+        keep = j[1:] < valid[:, None]  # the loader pads after the samples it read
+        out = {}
+        for name, x in (("noisy", noisy), ("clean", clean)):
+            y = x[:, 1:] - w.preemphasis * x[:, :-1] if w.preemphasis else x[:, 1:]
+            out[name] = torch.where(keep, y, 0.0).unsqueeze(1)
         return out
 
 

@@ -13,6 +13,7 @@ the D turn, which saves the generator's backward pass.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,17 @@ class GANTask(abc.ABC):
 
     def collate_fn(self) -> Any:
         """Collate function for the loader; ``None`` uses torch's default."""
+        return None
+
+    def device_batches(
+        self, dataset: Dataset, device: torch.device, max_bytes: int | None = None
+    ) -> Callable[[list[tuple[int, int]]], Any] | None:
+        """The training set held on ``device``: a callable from a batch of ``(index, seed)`` keys to the
+        batch the loader would give for them, already on the device (``train.data_on_device``).
+
+        ``None`` (the default) when the task has no device path, or when the corpus needs more than
+        ``max_bytes`` of device memory; the trainer then uses the loader.
+        """
         return None
 
     # -- turns --------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from torch import nn
 from seqgan.adversarial import feature_matching_loss, get_objective, gradient_penalty, r1_penalty
 from seqgan.config import ConfigError, ExperimentConfig, OptimizerConfig, TrainConfig
 from seqgan.data.audio import deemphasis, preemphasis, write_audio
-from seqgan.data.se_dataset import SEUtterances, SEWindows
+from seqgan.data.se_dataset import DeviceWindows, SEUtterances, SEWindows
 from seqgan.losses import multi_resolution_stft_loss
 from seqgan.tasks import TASKS
 from seqgan.tasks.base import GANTask, Nets, RegTurn, TurnOutput
@@ -254,6 +254,20 @@ class EnhancementTask(GANTask):
             remix_prob=d.remix_prob,
             in_memory=d.in_memory,
         )
+
+    def device_batches(
+        self, dataset: Any, device: torch.device, max_bytes: int | None = None
+    ) -> DeviceWindows | None:
+        if not isinstance(dataset, SEWindows):
+            return None
+        if max_bytes is not None and dataset.nbytes > max_bytes:
+            log.info(
+                "the training corpus (%.2f GiB decoded) exceeds %.2f GiB of free device memory; using the loader",
+                dataset.nbytes / 2**30,
+                max_bytes / 2**30,
+            )
+            return None
+        return dataset.on_device(device)
 
     # -- turns ----------------------------------------------------------------------------------------------
     def discriminator_turn(self, batch: dict[str, torch.Tensor], nets: Nets) -> TurnOutput:

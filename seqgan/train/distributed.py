@@ -56,13 +56,13 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def all_true(flag: bool, info: DistInfo, device: torch.device) -> bool:
-    """True when ``flag`` is true on every rank (so that every rank takes the same branch)."""
+def any_flag(flag: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """``flag`` (a boolean tensor) or-ed over the ranks, on the device: no host sync."""
     if not info.enabled:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item() > 0.5)
+    t = flag.to(torch.int32)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.bool()
 
 
 def cleanup(info: DistInfo) -> None:

@@ -11,6 +11,7 @@ from seqgan.config import ConfigError, OptimizerConfig, SchedulerConfig
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "linear")
+FUSED = ("adam", "adamw", "sgd")  # optimisers with fused kernels (which also skip a step on found_inf)
 
 
 def build_optimizer(
@@ -18,7 +19,7 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """The optimiser ``cfg.name`` over ``params``; ``fused`` asks for the fused CUDA kernels."""
     params = list(params)
-    extra = {"fused": True} if fused and cfg.name in ("adam", "adamw") else {}
+    extra = {"fused": True} if fused and cfg.name in FUSED else {}
     if cfg.name == "adam":
         return torch.optim.Adam(
             params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay, **extra
@@ -37,7 +38,9 @@ def build_optimizer(
             momentum=cfg.momentum,
         )
     if cfg.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **extra
+        )
     raise ConfigError(f"unknown optimizer '{cfg.name}'; choose from: {', '.join(OPTIMIZERS)}")
 
 

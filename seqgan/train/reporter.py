@@ -24,18 +24,29 @@ class StatsAccumulator:
 
     def __init__(self) -> None:
         self.sums: dict[str, torch.Tensor | float] = {}
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, torch.Tensor | int] = {}
 
-    def add(self, stats: dict[str, Any], prefix: str = "") -> None:
+    def add(self, stats: dict[str, Any], prefix: str = "", weight: torch.Tensor | None = None) -> None:
+        """Adds one turn's ``stats``; ``weight`` (a device flag) leaves out a turn the device skipped."""
         for key, value in stats.items():
             if isinstance(value, torch.Tensor):
                 value = value.detach().float().mean()
             name = prefix + key
+            if weight is not None:  # where, not a product: a skipped turn's statistics may be NaN
+                value = torch.where(weight, torch.as_tensor(value, device=weight.device), 0.0)
+                count: torch.Tensor | int = weight.long()
+            else:
+                count = 1
             self.sums[name] = self.sums.get(name, 0.0) + value
-            self.counts[name] = self.counts.get(name, 0) + 1
+            self.counts[name] = self.counts.get(name, 0) + count
 
     def means(self) -> dict[str, float]:
-        out = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
+        """The means since the last call."""
+        out = {}
+        for k, v in self.sums.items():
+            n = int(self.counts[k])
+            if n:  # a statistic whose every turn was skipped is left out, as on the host path
+                out[k] = float(v) / n
         self.sums.clear()
         self.counts.clear()
         return out

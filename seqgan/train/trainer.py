@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import math
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seqgan.adversarial import clip_weights_
-from seqgan.config import ExperimentConfig, dump_config, to_dict
+from seqgan.config import ConfigError, ExperimentConfig, TrainConfig, dump_config, to_dict
 from seqgan.tasks.base import GANTask, Nets, TurnOutput
 from seqgan.train import checkpoint as ckpt
-from seqgan.train.distributed import DistInfo, all_true, cleanup, init_distributed
+from seqgan.train.distributed import DistInfo, any_flag, cleanup, init_distributed
 from seqgan.train.optim import build_optimizer, lr_factor, set_lr
 from seqgan.train.reporter import Reporter, StatsAccumulator
 from seqgan.train.sampler import InfiniteBatchSampler
@@ -53,6 +53,25 @@ def to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, (list, tuple)):
         return type(batch)(to_device(v, device) for v in batch)
     return batch
+
+
+def check_train_config(tc: TrainConfig) -> None:
+    """Rejects settings the trainer cannot honour, naming the key."""
+    for key in ("amp", "fused_optimizer", "data_on_device"):
+        value = getattr(tc, key)
+        if isinstance(value, str) and value != "auto":
+            raise ConfigError(f"train.{key} must be true, false or auto, got {value!r}")
+    if tc.progress not in ("auto", "bar", "lines"):
+        raise ConfigError(f"train.progress must be auto, bar or lines, got {tc.progress!r}")
+    for key in ("batch_size", "log_interval"):
+        if getattr(tc, key) < 1:
+            raise ConfigError(f"train.{key} must be >= 1, got {getattr(tc, key)}")
+    if tc.n_critic < 0:
+        raise ConfigError(f"train.n_critic must be >= 0, got {tc.n_critic}")
+
+
+def _auto(value: bool | str, default: bool) -> bool:
+    return default if value == "auto" else bool(value)
 
 
 def seed_everything(seed: int) -> None:
@@ -109,6 +128,7 @@ class Trainer:
         self.tc = self.config.train
         self.exp_dir = Path(exp_dir)
         self.init_from = init_from
+        check_train_config(self.tc)
         self.dist = init_distributed(
             "cuda"
             if self.tc.device.startswith("cuda") or (self.tc.device == "auto" and torch.cuda.is_available())
@@ -118,6 +138,8 @@ class Trainer:
         self.step = 0
         self.batches_seen = 0
         self.skipped = {"discriminator": 0, "generator": 0}
+        # turns skipped on the device and not yet counted on the host (the sync-free guard)
+        self._skipped_pending: dict[str, torch.Tensor] = {}
         self._stop_at: int | None = None
 
     # -- construction ---------------------------------------------------------------------------------
@@ -133,13 +155,13 @@ class Trainer:
         self.ema: nn.Module | None = None
         if tc.ema_decay > 0:
             self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
-        fused = self.device.type == "cuda"
+        fused = _auto(tc.fused_optimizer, self.device.type == "cuda")
         self.opt_g = build_optimizer(self.generator.parameters(), tc.optim_g, fused=fused)
         self.opt_d = build_optimizer(self.discriminator.parameters(), tc.optim_d, fused=fused)
         self.wrapped_g, self.wrapped_d = self.generator, self.discriminator
         if tc.compile:
-            self.wrapped_g = torch.compile(self.wrapped_g)
-            self.wrapped_d = torch.compile(self.wrapped_d)
+            self.wrapped_g = torch.compile(self.wrapped_g, mode=tc.compile_mode)
+            self.wrapped_d = torch.compile(self.wrapped_d, mode=tc.compile_mode)
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -150,9 +172,9 @@ class Trainer:
         self.dataset = dataset
         self.dataset_size = len(dataset)
 
-    def _loader(self) -> DataLoader:
+    def _sampler(self) -> InfiniteBatchSampler:
         tc = self.tc
-        sampler = InfiniteBatchSampler(
+        return InfiniteBatchSampler(
             self.dataset_size,
             tc.batch_size,
             seed=tc.seed,
@@ -160,6 +182,37 @@ class Trainer:
             world_size=self.dist.world_size,
             start_batch=self.batches_seen,
         )
+
+    def _device_batches(self) -> Iterator[Any] | None:
+        """Batches gathered from the corpus held on the device (``train.data_on_device``), or None."""
+        wanted = self.tc.data_on_device
+        if wanted is False or (wanted == "auto" and self.device.type != "cuda"):
+            return None
+        max_bytes = None
+        if wanted == "auto":  # leave most of the device to the networks and activations
+            free, _ = torch.cuda.mem_get_info(self.device)
+            max_bytes = free // 4
+        batches = self.task.device_batches(self.dataset, self.device, max_bytes)
+        if batches is None:
+            if wanted is True:
+                raise ConfigError(
+                    f"train.data_on_device=true: the {self.config.task} task cannot hold its training set "
+                    "on the device; set it to auto or false"
+                )
+            return None
+        log.info("training data held on %s", self.device)
+        return (batches(keys) for keys in self._sampler())
+
+    def _batches(self) -> Iterator[Any]:
+        """The training batches on the device: gathered there, or loaded and copied."""
+        on_device = self._device_batches()
+        if on_device is not None:
+            return on_device
+        return (to_device(batch, self.device) for batch in self._loader())
+
+    def _loader(self) -> DataLoader:
+        tc = self.tc
+        sampler = self._sampler()
         kwargs: dict[str, Any] = {}
         if tc.num_workers > 0:
             kwargs.update(persistent_workers=False, prefetch_factor=4)
@@ -200,6 +253,7 @@ class Trainer:
         }
 
     def save(self, path: Path | None = None) -> None:
+        self._count_skipped()
         if not self.dist.is_main:
             return
         path = path or self.last_checkpoint
@@ -240,12 +294,19 @@ class Trainer:
 
     # -- one turn ---------------------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.tc.amp and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        if _auto(self.tc.amp, self.device.type == "cuda"):
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _turn(self, network: str, run: Any, batch: Any, scale: float = 1.0) -> TurnOutput | None:
-        """Runs one turn updating ``network``; returns None when the turn was skipped as non-finite."""
+    def _turn(
+        self, network: str, run: Any, batch: Any, scale: float = 1.0
+    ) -> tuple[TurnOutput, torch.Tensor | None] | None:
+        """Runs one turn updating ``network``.
+
+        Returns ``(output, ok)``, or None when the turn was skipped as non-finite. With a fused optimiser
+        the check stays on the device: ``ok`` is then a boolean tensor (whether the update was taken);
+        otherwise it is None.
+        """
         tc = self.tc
         train_d = network == "discriminator"
         self.generator.requires_grad_(not train_d)
@@ -261,42 +322,73 @@ class Trainer:
             out: TurnOutput = run(batch, nets)
         loss = out.loss * scale if scale != 1.0 else out.loss
         loss.backward()
-        ok = True
+        ok: bool | torch.Tensor = True
         if tc.skip_nonfinite or clip > 0:
             params = [p for p in module.parameters() if p.grad is not None]
-            norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else math.inf)
+            if clip > 0:
+                norm = torch.nn.utils.clip_grad_norm_(params, clip)
+            else:
+                norm = torch.nn.utils.get_total_norm([p.grad for p in params])
             if tc.skip_nonfinite:
-                ok = all_true(
-                    bool(torch.isfinite(norm) and torch.isfinite(out.loss.detach())), self.dist, self.device
-                )
-        if ok:
+                bad = any_flag(~(torch.isfinite(norm) & torch.isfinite(out.loss.detach())), self.dist)
+                if getattr(opt, "_step_supports_amp_scaling", False):
+                    # fused kernels skip the update themselves when found_inf is 1: no host sync
+                    ok = ~bad
+                    opt.found_inf, opt.grad_scale = bad.float(), None
+                else:
+                    ok = not bool(bad)  # one host sync per turn
+        if ok is not False:
             opt.step()
+            if isinstance(ok, torch.Tensor):
+                del opt.found_inf, opt.grad_scale
+                pending = self._skipped_pending.get(network)
+                skipped = (~ok).long()
+                self._skipped_pending[network] = skipped if pending is None else pending + skipped
             clip_value = self.task.discriminator_weight_clip() if train_d else 0.0
             if clip_value > 0:
                 with torch.no_grad():
                     clip_weights_(self.discriminator, clip_value)
         else:
             self.skipped[network] += 1
-            n = self.skipped[network]
-            if n & (n - 1) == 0:  # 1, 2, 4, 8, ...: say it without flooding the log
-                log.warning(
-                    "step %d: skipped a %s turn with a non-finite loss or gradient (%d so far)",
-                    self.step,
-                    network,
-                    n,
-                )
+            self._warn_skipped(network, 1)
         # zero both optimisers after every turn
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
-        return out if ok else None
+        if ok is False:
+            return None
+        return out, ok if isinstance(ok, torch.Tensor) else None
+
+    def _warn_skipped(self, network: str, new: int) -> None:
+        n = self.skipped[network]
+        if n.bit_length() != (n - new).bit_length():  # at 1, 2, 4, 8, ...: say it without flooding the log
+            log.warning(
+                "step %d: skipped %s turn(s) with a non-finite loss or gradient (%d so far)",
+                self.step,
+                network,
+                n,
+            )
+
+    def _count_skipped(self) -> None:
+        """Folds the turns the device skipped into the host counters (a host sync: log and save only)."""
+        for network, pending in self._skipped_pending.items():
+            new = int(pending)
+            if new:
+                self.skipped[network] += new
+                self._warn_skipped(network, new)
+        self._skipped_pending.clear()
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
+    def _update_ema(self, ok: torch.Tensor | None = None) -> None:
+        """Moves the EMA towards the generator; ``ok`` (a device flag) holds it still after a skipped turn."""
         if self.ema is None:
             return
         decay = self.tc.ema_decay if self.step >= self.tc.ema_start_step else 0.0
-        for e, p in zip(self.ema.parameters(), self.generator.parameters()):
-            e.lerp_(p.detach(), 1.0 - decay)
+        ema, params = list(self.ema.parameters()), [p.detach() for p in self.generator.parameters()]
+        if ok is None:
+            torch._foreach_lerp_(ema, params, 1.0 - decay)
+        else:
+            weight = ok.to(params[0].dtype) * (1.0 - decay)
+            torch._foreach_lerp_(ema, params, [weight] * len(ema))
         for e, b in zip(self.ema.buffers(), self.generator.buffers()):
             e.copy_(b)
 
@@ -350,7 +442,7 @@ class Trainer:
         regs = self.task.regularizers()
         self.generator.train()
         self.discriminator.train()
-        batches = iter(self._loader())
+        batches = self._batches()
         t_data = 0.0
         self._at_step_boundary = True
         log.info(
@@ -372,33 +464,34 @@ class Trainer:
                     # n_critic 0 trains the generator alone (a no-adversarial baseline): one batch per step
                     for turn in range(max(1, tc.n_critic)):
                         t0 = time.perf_counter()
-                        batch = to_device(next(batches), self.device)
+                        batch = next(batches)
                         t_data += time.perf_counter() - t0
                         self.batches_seen += 1
                         if turn < tc.n_critic:
-                            out = self._turn("discriminator", self.task.discriminator_turn, batch)
-                            if out is not None:
-                                acc.add(out.stats)
+                            done = self._turn("discriminator", self.task.discriminator_turn, batch)
+                            if done is not None:
+                                acc.add(done[0].stats, weight=done[1])
                     if self.step >= tc.d_warmup_steps:
-                        out = self._turn("generator", self.task.generator_turn, batch)
-                        if out is not None:
-                            acc.add(out.stats)
-                            self._update_ema()
+                        done = self._turn("generator", self.task.generator_turn, batch)
+                        if done is not None:
+                            acc.add(done[0].stats, weight=done[1])
+                            self._update_ema(done[1])
                     for reg in regs:
                         if (self.step + 1) % reg.interval == 0:
-                            out = self._turn(
+                            done = self._turn(
                                 reg.network,
                                 lambda b, n, r=reg: self.task.regularizer_turn(r.name, b, n),
                                 batch,
                                 scale=float(reg.interval),
                             )
-                            if out is not None:
-                                acc.add(out.stats)
+                            if done is not None:
+                                acc.add(done[0].stats, weight=done[1])
                     self.step += 1
                     self._at_step_boundary = True
                     reporter.step(self.step)
                     if self.step % tc.log_interval == 0 or self.step == tc.max_steps:
                         last = acc.means()
+                        self._count_skipped()
                         last.update(
                             lr_g=self.opt_g.param_groups[0]["lr"],
                             lr_d=self.opt_d.param_groups[0]["lr"],

@@ -195,3 +195,62 @@ def test_non_finite_samples_name_the_file(tmp_path):
         ds[3]  # window 96..159
     with pytest.raises(AudioFileError, match="non-finite"):
         SEWindows(d, window=64, in_memory=True)
+
+
+def _unequal_dir(tmp_path):
+    """Utterances with noisy longer than clean, a noise shorter than a window, and a silent clean file."""
+    rng = np.random.default_rng(3)
+    d = tmp_path / "unequal"
+    d.mkdir()
+    wav, spk, nse = {}, {}, {}
+    for i, (n_noisy, n_clean, n_noise, silent) in enumerate(
+        [(300, 290, 20, False), (64, 64, 400, False), (40, 45, 64, False), (130, 130, 3, True)]
+    ):
+        u = f"u{i}"
+        clean = (
+            np.zeros(n_clean, np.float32)
+            if silent
+            else (0.3 * rng.standard_normal(n_clean)).astype(np.float32)
+        )
+        for table, x, kind in (
+            (wav, (0.2 * rng.standard_normal(n_noisy)).astype(np.float32), "noisy"),
+            (spk, clean, "clean"),
+            (nse, (0.1 * rng.standard_normal(n_noise)).astype(np.float32), "noise"),
+        ):
+            path = tmp_path / f"unequal_{u}_{kind}.wav"
+            sf.write(path, x, SR, subtype="FLOAT")
+            table[u] = str(path)
+    write_scp(d / "wav.scp", wav)
+    write_scp(d / "spk1.scp", spk)
+    return d, nse
+
+
+@pytest.mark.parametrize("noise_scp", [False, True])
+@pytest.mark.parametrize("preemphasis", [0.95, 0.0])
+@pytest.mark.parametrize("remix", [False, True])
+def test_device_batches_equal_loader_items(tmp_path, noise_scp, preemphasis, remix):
+    d, nse = _unequal_dir(tmp_path)
+    if noise_scp:
+        write_scp(d / "noise1.scp", nse)
+    ds = SEWindows(
+        d,
+        window=64,
+        hop=24,
+        preemphasis=preemphasis,
+        remix_snrs=[-5.0, 0.0, 10.0] if remix else None,
+        remix_prob=0.7,
+        in_memory=False,
+    )
+    batches = ds.on_device("cpu")
+    assert ds.in_memory is False and batches.nbytes > 0  # decoded for the device, not for the loader
+    keys = [(i % len(ds), 1000 + 7 * i) for i in range(3 * len(ds))]
+    got = batches(keys)
+    want = {name: torch.stack([ds[k][name] for k in keys]) for name in ("noisy", "clean")}
+    for name in ("noisy", "clean"):
+        assert got[name].shape == want[name].shape == (len(keys), 1, 64)
+        torch.testing.assert_close(got[name], want[name], atol=2e-6, rtol=1e-5)
+    if remix:  # some examples were remixed, some not
+        plans = [ds.remix_plan(s) for _, s in keys]
+        assert any(p is None for p in plans) and any(p is not None for p in plans)
+    with pytest.raises(IndexError, match="out of range"):
+        batches([(len(ds), 0)])

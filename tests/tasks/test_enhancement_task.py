@@ -312,3 +312,30 @@ def test_trainer_runs_a_few_steps(dirs, tmp_path):
     stats = Trainer(task, tmp_path / "exp").fit()
     assert np.isfinite(stats["g_loss"]) and np.isfinite(stats["d_loss"])
     assert (tmp_path / "exp" / "samples" / "step_2" / "valid_0_enhanced.wav").is_file()
+
+
+@pytest.mark.parametrize("remix", [[], [0.0, 10.0]])
+def test_training_on_device_held_data_equals_the_loader(dirs, tmp_path, remix):
+    from seqgan.train.trainer import Trainer
+
+    runs = {}
+    for on_device in (False, True):
+        task = make_task(
+            dirs,
+            "train.max_steps=4",
+            "train.save_interval=0",
+            "train.progress=lines",
+            "data.valid_dir=",
+            f"data.remix_snrs={remix}",
+            "data.remix_prob=0.5",
+            "data.in_memory=false",
+            f"train.data_on_device={str(on_device).lower()}",
+            "train.device=cpu",
+        )
+        trainer = Trainer(task, tmp_path / f"exp_{on_device}")
+        trainer.fit()
+        runs[on_device] = trainer
+    held, loaded = runs[True], runs[False]
+    assert held.batches_seen == loaded.batches_seen == 4
+    for a, b in zip(held.generator.state_dict().values(), loaded.generator.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

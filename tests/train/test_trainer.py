@@ -203,3 +203,73 @@ def test_n_critic_zero_trains_the_generator_alone(tmp_path):
     trainer.fit()
     assert changed(g0, trainer.generator) and not changed(d0, trainer.discriminator)
     assert trainer.batches_seen == 4
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_skipped_turns_leave_weights_ema_and_stats_alone(tmp_path, fused):
+    class Exploding(ToyTask):  # the generator's loss is NaN on even steps
+        def set_step(self, step):
+            self.step = step
+
+        def generator_turn(self, batch, nets):
+            out = super().generator_turn(batch, nets)
+            factor = float("nan") if self.step % 2 == 0 else 1.0
+            return TurnOutput(out.loss * factor, {"g_loss": out.loss.detach() * factor})
+
+    overrides = [
+        "train.max_steps=6",
+        "train.log_interval=2",
+        "train.ema_decay=0.5",
+        "train.optim_g.name=adam",
+    ]
+    overrides.append(f"train.fused_optimizer={str(fused).lower()}")
+    trainer = Trainer(make_task(*overrides, cls=Exploding), tmp_path)
+    trainer.fit()
+    # fused kernels skip on the device (found_inf), the others after a host check: the same outcome
+    assert getattr(trainer.opt_g, "_step_supports_amp_scaling", False) is fused
+    assert trainer.skipped == {"discriminator": 0, "generator": 3}
+    assert int(trainer.opt_g.state[next(trainer.generator.parameters())]["step"]) == 3
+    assert all(torch.isfinite(p).all() for p in [*trainer.generator.parameters(), *trainer.ema.parameters()])
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["skipped_generator"] for r in rows] == [1.0, 2.0, 3.0]
+    assert all(math.isfinite(r["g_loss"]) for r in rows)  # the skipped turns' NaN is not averaged in
+    assert read_checkpoint(tmp_path)["trainer"]["skipped"] == {"discriminator": 0, "generator": 3}
+
+
+def test_fused_skipping_matches_the_host_check(tmp_path):
+    """With the same fused optimiser, the device-side skip equals the host-side skip bit for bit."""
+
+    class Exploding(ToyTask):
+        def set_step(self, step):
+            self.step = step
+
+        def discriminator_turn(self, batch, nets):
+            out = super().discriminator_turn(batch, nets)
+            return TurnOutput(out.loss * (float("inf") if self.step in (1, 4) else 1.0), out.stats)
+
+    overrides = [
+        "train.max_steps=6",
+        "train.ema_decay=0.5",
+        "train.optim_d.name=adam",
+        "train.fused_optimizer=true",
+    ]
+    device = Trainer(make_task(*overrides, cls=Exploding), tmp_path / "device")
+    device.fit()
+    host = Trainer(make_task(*overrides, cls=Exploding), tmp_path / "host")
+    host._build()
+    host._build = lambda: None  # keep the optimisers built below
+    host.opt_d._step_supports_amp_scaling = False  # take the host-check branch with the same kernels
+    host.fit()
+    assert device.skipped == host.skipped == {"discriminator": 2, "generator": 0}
+    _assert_same(_final_state(device)[0], _final_state(host)[0])
+
+
+def test_bad_trainer_settings_are_config_errors(tmp_path):
+    from seqgan.config import ConfigError
+
+    with pytest.raises(ConfigError, match="train.data_on_device must be true, false or auto"):
+        Trainer(make_task("train.data_on_device=maybe"), tmp_path)
+    with pytest.raises(ConfigError, match="train.n_critic must be >= 0"):
+        Trainer(make_task("train.n_critic=-1"), tmp_path)
+    with pytest.raises(ConfigError, match="cannot hold its training set on the device"):
+        Trainer(make_task("train.data_on_device=true", "train.max_steps=1"), tmp_path).fit()
