@@ -174,6 +174,24 @@ def test_chunk_and_batch_sizes_agree_away_from_edges():
     assert np.abs(a - x).max() > 0.1  # the model really changes the signal
 
 
+def test_bf16_autocast_stays_close_to_fp32():
+    x = _noise(2, 6000, seed=5)
+    fp32 = _enhancer(EnhTestConv(), hop=128).enhance(x, 16000)
+    bf16 = _enhancer(EnhTestConv(), hop=128, bf16=True).enhance(x, 16000)
+    assert bf16.shape == fp32.shape and bf16.dtype == np.float32
+    err = np.sqrt(np.mean((bf16 - fp32) ** 2)) / np.sqrt(np.mean(fp32**2))
+    assert 0 < err < 3e-2  # really computed in bf16, and within bf16's few percent
+
+
+@pytest.mark.slow
+def test_compiled_generator_matches_eager_and_pads_the_last_batch():
+    x = _noise(1, 3000, seed=6)
+    eager = _enhancer(EnhTestConv(), hop=128, batch_size=4).enhance(x, 16000)
+    model = EnhTestConv()
+    compiled = _enhancer(model, hop=128, batch_size=4, compile=True).enhance(x, 16000)
+    np.testing.assert_allclose(compiled, eager, atol=1e-5)
+
+
 def test_enhance_rejects_bad_input():
     enh = _enhancer()
     with pytest.raises(ValueError, match="channels-last"):

@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="window step in model samples (default: half the model's window)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument(
+        "--bf16", action="store_true", help="run the model under bf16 autocast (fast on GPUs; not bit-exact)"
+    )
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile the model (pays off on long jobs)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument(
         "--subtype", default=None, help="output subtype (PCM_16, PCM_24, FLOAT, ...; default: the input's)"
@@ -221,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "hop": args.hop,
         "sample_latent": True if args.sample_latent else None,
+        "bf16": args.bf16,
+        "compile": args.compile,
     }
     try:
         enhancer = Enhancer.from_pretrained(args.model, **kwargs)

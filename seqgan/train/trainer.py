@@ -158,16 +158,23 @@ class Trainer:
         fused = _auto(tc.fused_optimizer, self.device.type == "cuda")
         self.opt_g = build_optimizer(self.generator.parameters(), tc.optim_g, fused=fused)
         self.opt_d = build_optimizer(self.discriminator.parameters(), tc.optim_d, fused=fused)
+        # each network runs wrapped for DDP in its own turn and plain (no gradient sync) in the other's;
+        # torch.compile goes outside DDP, so that compiled graphs break at DDP's gradient buckets
         self.wrapped_g, self.wrapped_d = self.generator, self.discriminator
-        if tc.compile:
-            self.wrapped_g = torch.compile(self.wrapped_g, mode=tc.compile_mode)
-            self.wrapped_d = torch.compile(self.wrapped_d, mode=tc.compile_mode)
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.wrapped_g = DDP(self.wrapped_g, device_ids=ids)
-            self.wrapped_d = DDP(self.wrapped_d, device_ids=ids)
+            self.wrapped_g = DDP(self.generator, device_ids=ids)
+            self.wrapped_d = DDP(self.discriminator, device_ids=ids)
+        self.plain_g, self.plain_d = self.generator, self.discriminator
+        if tc.compile:
+            compiled = {}
+            for name in ("wrapped_g", "wrapped_d", "plain_g", "plain_d"):
+                module = getattr(self, name)
+                if id(module) not in compiled:
+                    compiled[id(module)] = torch.compile(module, mode=tc.compile_mode)
+                setattr(self, name, compiled[id(module)])
         dataset = self.task.train_dataset()
         self.dataset = dataset
         self.dataset_size = len(dataset)
@@ -313,8 +320,8 @@ class Trainer:
         self.discriminator.requires_grad_(train_d)
         # each network is DDP-wrapped only in its own turn; the other runs unwrapped, without gradients
         nets = Nets(
-            generator=self.generator if train_d else self.wrapped_g,
-            discriminator=self.wrapped_d if train_d else self.discriminator,
+            generator=self.plain_g if train_d else self.wrapped_g,
+            discriminator=self.wrapped_d if train_d else self.plain_d,
         )
         module, opt = (self.discriminator, self.opt_d) if train_d else (self.generator, self.opt_g)
         clip = tc.grad_clip_d if train_d else tc.grad_clip_g
