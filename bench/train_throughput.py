@@ -2,10 +2,14 @@
 
 For SEGAN (``--se-presets``, paper size ``segan`` by default on CUDA, ``segan_small`` on CPU) it times
 full training steps (one discriminator turn + one generator turn, the trainer's own ``_turn``, with
-bf16 autocast on CUDA unless ``--no-amp``) at each ``--batch-sizes`` with the batch already on the
-device, and reports windows per second. The data path is timed separately: ``SEWindows`` over a
-generated data directory through a ``DataLoader`` (``--workers``), windows per second delivered; when
-the loader is slower than the model the result names the loader as the bottleneck.
+bf16 autocast on CUDA unless ``--precision fp32``, the paper's RMSprop unless ``--optimizer adam``) at
+each ``--batch-sizes`` with the batch already on the device, and reports windows per second, with
+``paper_run_minutes``: the time of the paper's 86 epochs of VoiceBank-DEMAND (66 000 windows each) at
+that rate. The data path is timed separately over a generated data directory: the corpus held on the
+device (``SEWindows.on_device``, the trainer's path on CUDA), and ``SEWindows`` through a
+``DataLoader`` (``--workers``) in memory and streaming; the result names the bottleneck (the model, or
+the data path the trainer would use when it is slower). ``end_to_end`` times whole steps at the largest
+batch with batches drawn from the trainer's own data path.
 For the frame GAN (``--frame-presets``, ``mathieu2016``) it times steps on 32x32 patches (4 context
 frames) and reports frames per second.
 
@@ -33,19 +37,23 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import count_flops, machine, matmul_reference, peak_rss_mb, timed  # noqa: E402
+from benchlib import count_flops, machine, matmul_reference, peak_rss_mb, sync, timed  # noqa: E402
 
 from seqgan.config import load_config  # noqa: E402
 from seqgan.tasks import get_task  # noqa: E402
 from seqgan.train.trainer import Trainer  # noqa: E402
 
+PAPER_WINDOWS = 86 * 66_000  # SEGAN: 86 epochs of VoiceBank-DEMAND's training windows
 
-def _trainer(task: Any, exp_dir: Path, device: str, amp: bool, compile_: bool) -> Trainer:
+
+def _trainer(task: Any, exp_dir: Path, args: argparse.Namespace) -> Trainer:
     trainer = Trainer(task, exp_dir)
-    trainer.tc.device = device
-    trainer.tc.amp = amp
-    trainer.tc.compile = compile_
-    trainer.device = torch.device(device)
+    trainer.tc.device = args.device
+    trainer.tc.amp = {"auto": "auto", "bf16": True, "fp32": False}[args.precision]
+    trainer.tc.compile = args.compile
+    trainer.tc.compile_mode = args.compile_mode
+    trainer.tc.skip_nonfinite = args.guard
+    trainer.device = torch.device(args.device)
     return trainer
 
 
@@ -77,21 +85,26 @@ def _measure(trainer: Trainer, batch: Any, examples: int, iters: int, warmup: in
     return out
 
 
-def bench_segan(preset: str, batch: int, window: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def _se_trainer(
+    preset: str, batch: int, window: int, args: argparse.Namespace, exp: Path, data: str
+) -> Trainer:
     cfg = load_config(
         None,
         [
             f"model.preset={preset}",
             f"data.window={window}",
             f"train.batch_size={batch}",
-            "data.train_dir=unused",
-            "train.skip_nonfinite=false",
+            f"data.train_dir={data}",
+            f"train.optim_g.name={args.optimizer}",
+            f"train.optim_d.name={args.optimizer}",
         ],
         task="enhancement",
     )
-    trainer = _trainer(
-        get_task("enhancement")(cfg), tmp / f"se_{preset}_{batch}", args.device, args.amp, args.compile
-    )
+    return _trainer(get_task("enhancement")(cfg), exp, args)
+
+
+def bench_segan(preset: str, batch: int, window: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    trainer = _se_trainer(preset, batch, window, args, tmp / f"se_{preset}_{batch}", "unused")
     _build(trainer)
     g = torch.Generator().manual_seed(0)
     batch_data = {
@@ -100,16 +113,37 @@ def bench_segan(preset: str, batch: int, window: int, args: argparse.Namespace, 
     result = {"model": preset, "batch": batch, "window": window}
     result.update(_measure(trainer, batch_data, batch, args.iters, args.warmup))
     result["windows_per_s"] = result.pop("per_s")
+    result["paper_run_minutes"] = round(PAPER_WINDOWS / result["windows_per_s"] / 60, 1)
     return result
 
 
-def bench_loader(window: int, batch: int, workers: int, tmp: Path, seconds: float) -> dict[str, Any]:
-    """Windows per second that SEWindows + DataLoader deliver from a generated 16 kHz data dir."""
-    from torch.utils.data import DataLoader
+def bench_end_to_end(
+    preset: str, batch: int, window: int, args: argparse.Namespace, tmp: Path, data: Path
+) -> dict[str, Any]:
+    """Whole training steps with batches from the trainer's own data path (``Trainer._batches``)."""
+    trainer = _se_trainer(preset, batch, window, args, tmp / f"e2e_{preset}_{batch}", str(data))
+    trainer.tc.num_workers = args.workers
+    trainer.tc.data_on_device = args.data_on_device
+    trainer._build()
+    batches = trainer._batches()
+    on_device = trainer.data_on_device
 
-    from seqgan.data.se_dataset import SEWindows
-    from seqgan.train.sampler import InfiniteBatchSampler
+    def step() -> None:
+        _step(trainer, next(batches))
 
+    seconds = timed(step, trainer.device, args.iters, args.warmup)
+    return {
+        "model": preset,
+        "batch": batch,
+        "data_path": "device" if on_device else f"loader ({args.workers} workers)",
+        "step_ms": round(seconds * 1e3, 2),
+        "windows_per_s": round(batch / seconds, 2),
+        "paper_run_minutes": round(PAPER_WINDOWS / (batch / seconds) / 60, 1),
+    }
+
+
+def make_corpus(tmp: Path) -> Path:
+    """A 16 kHz data dir of 40 four-second noisy/clean pairs (white noise: content does not change cost)."""
     data = tmp / "data"
     wavs = tmp / "wav"
     wavs.mkdir(parents=True, exist_ok=True)
@@ -123,6 +157,16 @@ def bench_loader(window: int, batch: int, workers: int, tmp: Path, seconds: floa
             lines.append(f"utt{i:03d} {path}")
     (data / "wav.scp").write_text("\n".join(noisy_lines) + "\n")
     (data / "spk1.scp").write_text("\n".join(clean_lines) + "\n")
+    return data
+
+
+def bench_loader(data: Path, window: int, batch: int, workers: int, seconds: float) -> dict[str, Any]:
+    """Windows per second that SEWindows + DataLoader deliver from ``data``."""
+    from torch.utils.data import DataLoader
+
+    from seqgan.data.se_dataset import SEWindows
+    from seqgan.train.sampler import InfiniteBatchSampler
+
     out = {}
     for mode in ("in_memory", "streaming"):
         dataset = SEWindows(data, window=window, in_memory=mode == "in_memory")
@@ -144,6 +188,29 @@ def bench_loader(window: int, batch: int, workers: int, tmp: Path, seconds: floa
     return out
 
 
+def bench_device_batches(
+    data: Path, window: int, batch: int, device: torch.device, seconds: float
+) -> dict[str, Any]:
+    """Windows per second gathered on ``device`` from the corpus held there, plain and remixed."""
+    from seqgan.data.se_dataset import SEWindows
+    from seqgan.train.sampler import InfiniteBatchSampler
+
+    out: dict[str, Any] = {}
+    for name, remix in (("device_windows_per_s", None), ("device_remixed_windows_per_s", [0.0, 5.0, 10.0])):
+        dataset = SEWindows(data, window=window, remix_snrs=remix, remix_prob=1.0, in_memory=True)
+        batches = dataset.on_device(device)
+        keys = iter(InfiniteBatchSampler(len(dataset), batch))
+        batches(next(keys))
+        sync(device)
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            batches(next(keys))
+            n += batch
+        sync(device)
+        out[name] = round(n / (time.perf_counter() - start), 1)
+    return out
+
+
 def bench_frames(preset: str, batch: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     cfg = load_config(
         None,
@@ -158,7 +225,7 @@ def bench_frames(preset: str, batch: int, args: argparse.Namespace, tmp: Path) -
     )
     task = get_task("next_frame")(cfg)
     task._geometry = (3, 32, 32)  # RGB patches; no dataset needed
-    trainer = _trainer(task, tmp / f"vp_{preset}_{batch}", args.device, args.amp, args.compile)
+    trainer = _trainer(task, tmp / f"vp_{preset}_{batch}", args)
     _build(trainer)
     g = torch.Generator().manual_seed(0)
     k = cfg.data.context
@@ -191,8 +258,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--warmup", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--no-amp", dest="amp", action="store_false", help="fp32 instead of bf16 autocast on CUDA")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        default="auto",
+        help="bf16 autocast or fp32 (auto: bf16 on CUDA, fp32 on CPU)",
+    )
+    p.add_argument(
+        "--optimizer", choices=("rmsprop", "adam"), default="rmsprop", help="SEGAN's (rmsprop) or adam"
+    )
+    p.add_argument("--guard", action="store_true", help="keep the trainer's non-finite guard on")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--compile-mode", default="default", help="torch.compile mode")
+    p.add_argument(
+        "--data-on-device",
+        choices=("auto", "true", "false"),
+        default="auto",
+        help="end-to-end data path (auto: the corpus on the device on CUDA, the loader on CPU)",
+    )
     args = p.parse_args(argv)
     gpu = args.device.startswith("cuda")
     if args.threads:
@@ -210,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args.workers = args.workers if args.workers is not None else (8 if gpu else 1)
     args.iters = args.iters or (20 if gpu else 3)
     args.warmup = args.warmup if args.warmup is not None else (5 if gpu else 1)
+    args.data_on_device = {"auto": "auto", "true": True, "false": False}[args.data_on_device]
     device = torch.device(args.device)
     if gpu:
         torch.backends.cudnn.benchmark = True
@@ -219,8 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "train_throughput",
         "machine": machine(device),
-        "amp_bf16": bool(args.amp and gpu),
+        "bf16": args.precision == "bf16" or (args.precision == "auto" and gpu),
+        "optimizer": args.optimizer,
+        "fused_optimizer": gpu and args.optimizer == "adam",
+        "nonfinite_guard": args.guard,
         "compile": args.compile,
+        "compile_mode": args.compile_mode if args.compile else None,
     }
     result["matmul_tflops"] = matmul_reference(device, seconds=1.0 if not gpu else 2.0)
     best_ref = max(result["matmul_tflops"].values())
@@ -233,13 +321,21 @@ def main(argv: list[str] | None = None) -> int:
                 r = bench_segan(preset, batch, window, args, tmp)
                 r["fraction_of_matmul"] = round(r["achieved_tflops"] / best_ref, 4)
                 result["segan"].append(r)
-        window = PRESETS[args.se_presets[0]].get("window", 16384) if args.se_presets else 16384
-        loader = bench_loader(window, max(args.batch_sizes), args.workers, tmp, seconds=3.0)
-        result["data_loader"] = loader
+        preset = args.se_presets[0] if args.se_presets else "segan"
+        window = PRESETS[preset].get("window", 16384)
+        data = make_corpus(tmp)
+        loader = bench_loader(data, window, max(args.batch_sizes), args.workers, seconds=3.0)
+        loader.update(bench_device_batches(data, window, max(args.batch_sizes), device, seconds=3.0))
+        result["data_path"] = loader
         if result["segan"]:
+            e2e = bench_end_to_end(preset, max(args.batch_sizes), window, args, tmp, data)
+            result["end_to_end"] = e2e
             model_rate = max(r["windows_per_s"] for r in result["segan"])
-            best = max(loader["in_memory_windows_per_s"], loader["streaming_windows_per_s"])
-            result["bottleneck"] = "data_loader" if best < model_rate else "model"
+            if e2e["data_path"] == "device":
+                data_rate = loader["device_windows_per_s"]
+            else:
+                data_rate = max(loader["in_memory_windows_per_s"], loader["streaming_windows_per_s"])
+            result["bottleneck"] = "data_path" if data_rate < model_rate else "model"
         result["frame_gan"] = []
         for preset in args.frame_presets:
             r = bench_frames(preset, args.frame_batch, args, tmp)

@@ -27,6 +27,8 @@ die() {
 stage=0              # first stage (-1 download, 0 data, 1 format, 2 train, 3 export, 4 enhance, 5 score)
 stop_stage=5         # last stage to run
 ngpu=1               # GPUs for training: 0 trains on CPU; N > 1 launches N processes with torchrun
+nnodes=1             # nodes for training: run stage 2 with the same options on each (shared exp dir)
+rdzv_endpoint=""     # with --nnodes > 1: HOST:PORT where the nodes meet (e.g. the first node:29500)
 train_threads=""     # CPU threads of training (OMP_NUM_THREADS; empty: torch's default, all cores)
 inference_ngpu=0     # GPUs per enhancement job (0: CPU)
 nj=4                 # parallel jobs of the format, enhancement and scoring stages
@@ -69,10 +71,12 @@ done
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     [ -f "${conf}" ] || die "--conf ${conf}: no such file"
 fi
-for name in stage stop_stage ngpu inference_ngpu nj fs num_plots progress_interval; do
+for name in stage stop_stage ngpu nnodes inference_ngpu nj fs num_plots progress_interval; do
     [[ "${!name}" =~ ^-?[0-9]+$ ]] || die "--${name} must be an integer, got '${!name}'"
 done
 [ "${nj}" -ge 1 ] || die "--nj must be at least 1"
+[ "${nnodes}" -eq 1 ] || [ -n "${rdzv_endpoint}" ] ||
+    die "--nnodes ${nnodes} needs --rdzv_endpoint HOST:PORT (the same on every node)"
 [ -z "${train_threads}" ] || [[ "${train_threads}" =~ ^[1-9][0-9]*$ ]] ||
     die "--train_threads must be a positive integer or empty, got '${train_threads}'"
 : "${train_cmd:?cmd.sh must set train_cmd}" "${decode_cmd:?cmd.sh must set decode_cmd}"
@@ -220,11 +224,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     [ -z "${init_from}" ] || args+=(--init-from "${init_from}")
     read -r -a _extra <<<"${train_args}"
     args+=(${_extra[@]+"${_extra[@]}"})
-    if [ "${ngpu}" -gt 1 ]; then
-        launcher=(torchrun --standalone --nproc_per_node "${ngpu}" -m seqgan train)
-    else
-        launcher=(seqgan train)
-    fi
+    launcher=(utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --rdzv_endpoint "${rdzv_endpoint}"
+        --rdzv_id "$(basename "$(dirname "${PWD}")")_$(basename "${PWD}")" --)
     sig=$(signature "${exp}/conf.yaml" "${launcher[*]} ${args[*]}")
     if [ -f "${exp}/checkpoints/last.pt" ] && [ "$(cat "${exp}/.train_done" 2>/dev/null)" = "${sig}" ]; then
         log "  ${exp}: already trained with these settings (remove ${exp}/.train_done to run it again)"

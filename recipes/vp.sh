@@ -32,6 +32,8 @@ die() {
 stage=0              # first stage to run (0 data, 1 check, 2 train, 3 export, 4 rollouts, 5 score)
 stop_stage=5         # last stage to run
 ngpu=1               # GPUs for training: 0 trains on CPU; N > 1 launches N processes with torchrun
+nnodes=1             # nodes for training: run stage 2 with the same options on each (shared exp dir)
+rdzv_endpoint=""     # with --nnodes > 1: HOST:PORT where the nodes meet (e.g. the first node:29500)
 inference_ngpu=0     # GPUs for the rollouts and scoring (0: CPU)
 cpu_threads=0        # torch threads per CPU process (OMP_NUM_THREADS); 0 leaves torch's default
 nj=2                 # parallel rollout jobs (one per --rollout_starts position)
@@ -71,11 +73,13 @@ for name in train_set test_sets conf; do
     [ -n "${!name}" ] || die "--${name} is required (see $0 --help)"
 done
 [ -f "${conf}" ] || die "--conf ${conf}: no such file"
-for name in stage stop_stage ngpu inference_ngpu cpu_threads nj steps psnr_cap num_gif; do
+for name in stage stop_stage ngpu nnodes inference_ngpu cpu_threads nj steps psnr_cap num_gif; do
     [[ "${!name}" =~ ^-?[0-9]+$ ]] || die "--${name} must be an integer, got '${!name}'"
 done
 [ "${steps}" -ge 1 ] || die "--steps must be at least 1"
 [ "${nj}" -ge 1 ] || die "--nj must be at least 1"
+[ "${nnodes}" -eq 1 ] || [ -n "${rdzv_endpoint}" ] ||
+    die "--nnodes ${nnodes} needs --rdzv_endpoint HOST:PORT (the same on every node)"
 for s in ${rollout_starts} ${sensitivity_horizons}; do
     [[ "${s}" =~ ^[0-9]+$ ]] || die "--rollout_starts and --sensitivity_horizons take integers >= 0, got '${s}'"
 done
@@ -158,11 +162,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
             die "--ngpu ${ngpu} but $(python -c 'import torch; print(torch.cuda.device_count())') CUDA device(s)" \
                 "are visible; pass --ngpu 0 to train on the CPU"
     fi
-    if [ "${ngpu}" -gt 1 ]; then
-        launcher=(torchrun --standalone --nproc_per_node "${ngpu}" -m seqgan train)
-    else
-        launcher=(seqgan train)
-    fi
+    launcher=(utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --rdzv_endpoint "${rdzv_endpoint}"
+        --rdzv_id "$(basename "$(dirname "${PWD}")")_$(basename "${PWD}")" --)
     read -r -a _extra <<<"${train_args}"
     read -r -a _baseline <<<"${baseline_args}"
     for e in "${exps[@]}"; do

@@ -213,6 +213,7 @@ class Trainer:
     def _batches(self) -> Iterator[Any]:
         """The training batches on the device: gathered there, or loaded and copied."""
         on_device = self._device_batches()
+        self.data_on_device = on_device is not None
         if on_device is not None:
             return on_device
         return (to_device(batch, self.device) for batch in self._loader())

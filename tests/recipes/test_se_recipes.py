@@ -264,6 +264,48 @@ def test_split_scp_contiguous_balanced(tmp_path: Path) -> None:
     assert r.returncode == 1 and "fewer than the 8 parts" in r.stderr
 
 
+def _fake_launchers(tmp_path: Path) -> dict[str, str]:
+    """A PATH whose `torchrun` and `seqgan` print their arguments instead of training."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("torchrun", "seqgan"):
+        script = bin_dir / name
+        script.write_text(f'#!/usr/bin/env bash\necho "{name} $*"\n')
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    env = recipe_env()
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    return env
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ([], "seqgan train -c c.yaml"),
+        (["--ngpu", "0"], "seqgan train -c c.yaml"),
+        (["--ngpu", "4"], "torchrun --standalone --nproc_per_node 4 -m seqgan train -c c.yaml"),
+        (
+            ["--ngpu", "8", "--nnodes", "2", "--rdzv_endpoint", "node0:29500", "--rdzv_id", "run1"],
+            "torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint node0:29500 "
+            "--rdzv_id run1 -m seqgan train -c c.yaml",
+        ),
+    ],
+)
+def test_train_launcher_one_process_torchrun_and_nodes(tmp_path: Path, options, expected) -> None:
+    r = run_script([REPO / "recipes/utils/train.sh", *options, "--", "-c", "c.yaml"], tmp_path,
+                   env=_fake_launchers(tmp_path))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == expected
+
+
+def test_train_launcher_refuses_nodes_without_a_meeting_point(tmp_path: Path) -> None:
+    env = _fake_launchers(tmp_path)
+    r = run_script([REPO / "recipes/utils/train.sh", "--nnodes", "2", "--", "-c", "c.yaml"], tmp_path, env=env)
+    assert r.returncode == 2 and "--rdzv_endpoint" in r.stderr and not r.stdout
+    recipe = copy_recipe("egs/synth/se1", tmp_path)
+    r = run_script(["./run.sh", "--nnodes", "2"], recipe)
+    assert r.returncode == 1 and "--nnodes 2 needs --rdzv_endpoint" in r.stderr
+
+
 # -- se.sh --------------------------------------------------------------------------------------------
 
 
