@@ -299,7 +299,9 @@ def test_train_launcher_one_process_torchrun_and_nodes(tmp_path: Path, options, 
 
 def test_train_launcher_refuses_nodes_without_a_meeting_point(tmp_path: Path) -> None:
     env = _fake_launchers(tmp_path)
-    r = run_script([REPO / "recipes/utils/train.sh", "--nnodes", "2", "--", "-c", "c.yaml"], tmp_path, env=env)
+    r = run_script(
+        [REPO / "recipes/utils/train.sh", "--nnodes", "2", "--", "-c", "c.yaml"], tmp_path, env=env
+    )
     assert r.returncode == 2 and "--rdzv_endpoint" in r.stderr and not r.stdout
     recipe = copy_recipe("egs/synth/se1", tmp_path)
     r = run_script(["./run.sh", "--nnodes", "2"], recipe)

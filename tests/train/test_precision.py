@@ -71,3 +71,32 @@ def test_bf16_training_tracks_fp32_on_cpu(tmp_path):
 def test_bf16_training_tracks_fp32(tmp_path):
     torch.backends.cudnn.deterministic = True
     _assert_tracks(tmp_path, "cuda", window=8192, steps=40)
+
+
+@pytest.mark.slow
+def test_compiled_training_tracks_eager(tmp_path):
+    """train.compile=true (inductor on CPU) trains like the eager networks on the same data and latents."""
+    curves = {}
+    for compiled in (False, True):
+        cfg = load_config(
+            None,
+            [
+                "model.preset=segan_small",
+                "data.window=2048",
+                "data.train_dir=unused",
+                "train.batch_size=8",
+                "train.max_steps=6",
+                "train.log_interval=1",
+                "train.save_interval=0",
+                "train.device=cpu",
+                f"train.compile={str(compiled).lower()}",
+            ],
+            task="enhancement",
+        )
+        task = EnhancementTask(cfg)
+        task.train_dataset = lambda: _SyntheticWindows(window=2048)
+        exp = tmp_path / f"compiled_{compiled}"
+        Trainer(task, exp).fit()
+        rows = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
+        curves[compiled] = torch.tensor([r["g_l1"] for r in rows if r["kind"] == "train"])
+    torch.testing.assert_close(curves[True], curves[False], rtol=1e-3, atol=1e-5)
