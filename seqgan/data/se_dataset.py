@@ -410,12 +410,16 @@ class DeviceWindows:
         signals = {"noisy": windows.noisy, "clean": windows.clean}
         if windows.noise is not None:
             signals["noise"] = windows.noise
+        self.nbytes = 4 * sum(s.total for s in signals.values())
+        self._flat = {}
         for name, s in signals.items():
-            if s.data is None:
+            streamed = s.data is None
+            if streamed:
                 log.info("%s: decoding the %s signal for the device", windows.data_dir, name)
                 s.load(_workers())
-        self.nbytes = 4 * sum(s.total for s in signals.values())
-        self._flat = {name: torch.from_numpy(s.data).to(device) for name, s in signals.items()}
+            self._flat[name] = torch.from_numpy(s.data).to(device)
+            if streamed and device.type != "cpu":
+                s.data = None  # the device holds it now: give the host memory back
         self._frame = torch.arange(windows.window + 1, device=device)
 
     def plan(self, keys: Sequence[tuple[int, int]]) -> np.ndarray:
