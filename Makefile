@@ -4,6 +4,8 @@
 #   make test    lint + the test suite (fast; `make test-slow` adds the slow tests)
 #   make demo    the default recipe end to end on the embedded corpus
 #   make lint    ruff + shellcheck
+#   make test-gpu   the tests that need a CUDA device
+#   make bench   the benchmarks under bench/ on this machine (CUDA when present), one JSON object each
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +13,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqgan-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-slow lint demo clean-demo espeak
+.PHONY: setup test test-slow test-gpu bench lint demo clean-demo espeak
 
 setup: $(STAMP)
 
@@ -46,6 +48,18 @@ test: setup lint
 
 test-slow: setup
 	$(PY) -m pytest -m "slow" $(PYTEST_ARGS)
+
+test-gpu: setup
+	$(PY) -m pytest -m "gpu" $(PYTEST_ARGS)
+
+bench: setup
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+		$(PY) bench/train_throughput.py --device cuda && \
+		$(PY) bench/enhance_rtf.py --device cuda --batch-size 256 --bf16 && \
+		$(PY) bench/ddp_scaling.py --device cuda; \
+	else \
+		$(PY) bench/train_throughput.py && $(PY) bench/enhance_rtf.py && $(PY) bench/ddp_scaling.py; \
+	fi
 
 demo: setup
 	@. $(VENV)/bin/activate && cd egs/synth/se1 && ./run.sh --stage 0 --stop-stage 5

@@ -339,3 +339,51 @@ def test_training_on_device_held_data_equals_the_loader(dirs, tmp_path, remix):
     assert held.batches_seen == loaded.batches_seen == 4
     for a, b in zip(held.generator.state_dict().values(), loaded.generator.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_device_batches_on_cuda_equal_the_loader(dirs):
+    task = make_task(dirs, "data.remix_snrs=[0.0, 10.0]", "data.remix_prob=0.5")
+    dataset = task.train_dataset()
+    keys = [(i % len(dataset), 77 + i) for i in range(2 * len(dataset))]
+    got = task.device_batches(dataset, torch.device("cuda"))(keys)
+    for name in ("noisy", "clean"):
+        want = torch.stack([dataset[k][name] for k in keys])
+        assert got[name].is_cuda
+        torch.testing.assert_close(got[name].cpu(), want, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.gpu
+def test_a_training_step_never_waits_for_the_gpu(dirs, tmp_path):
+    """Corpus on the device, fused Adam, the guard on: two whole steps under CUDA's sync-debug 'error'."""
+    from seqgan.train.trainer import Trainer
+
+    task = make_task(
+        dirs,
+        "train.device=cuda",
+        "train.data_on_device=true",
+        "train.optim_g.name=adam",
+        "train.optim_d.name=adam",
+        "train.ema_decay=0.9",
+        "data.valid_dir=",
+    )
+    trainer = Trainer(task, tmp_path / "exp")
+    trainer._build()
+    batches = trainer._batches()
+    assert trainer.data_on_device and trainer.tc.skip_nonfinite
+
+    def step():
+        trainer._turn("discriminator", task.discriminator_turn, next(batches))
+        done = trainer._turn("generator", task.generator_turn, next(batches))
+        trainer._update_ema(done[1])
+
+    step()  # optimiser state, cuDNN autotuning
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        step()
+        step()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    trainer._count_skipped()
+    assert trainer.skipped == {"discriminator": 0, "generator": 0}
