@@ -79,6 +79,21 @@ class TrainConfig:
     sched_d: SchedulerConfig = field(default_factory=SchedulerConfig)
 
 
+def check_train_config(tc: TrainConfig) -> None:
+    """Rejects settings the trainer cannot honour, naming the key."""
+    for key in ("amp", "fused_optimizer", "data_on_device"):
+        value = getattr(tc, key)
+        if isinstance(value, str) and value != "auto":
+            raise ConfigError(f"train.{key} must be true, false or auto, got {value!r}")
+    if tc.progress not in ("auto", "bar", "lines"):
+        raise ConfigError(f"train.progress must be auto, bar or lines, got {tc.progress!r}")
+    for key in ("batch_size", "log_interval"):
+        if getattr(tc, key) < 1:
+            raise ConfigError(f"train.{key} must be >= 1, got {getattr(tc, key)}")
+    if tc.n_critic < 0:
+        raise ConfigError(f"train.n_critic must be >= 0, got {tc.n_critic}")
+
+
 @dataclass
 class ExperimentConfig:
     """Base of every task's configuration: the task name and the trainer's settings."""
@@ -235,7 +250,9 @@ def load_config(
     if not name:
         raise ConfigError("the configuration does not name its task (task: ...)")
     data["task"] = name
-    return from_dict(config_class_for(name), data)
+    config = from_dict(config_class_for(name), data)
+    check_train_config(config.train)
+    return config
 
 
 def dump_config(config: Any) -> str:

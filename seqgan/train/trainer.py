@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seqgan.adversarial import clip_weights_
-from seqgan.config import ConfigError, ExperimentConfig, TrainConfig, dump_config, to_dict
+from seqgan.config import ConfigError, ExperimentConfig, check_train_config, dump_config, to_dict
 from seqgan.tasks.base import GANTask, Nets, TurnOutput
 from seqgan.train import checkpoint as ckpt
 from seqgan.train.distributed import DistInfo, any_flag, cleanup, init_distributed
@@ -53,21 +53,6 @@ def to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, (list, tuple)):
         return type(batch)(to_device(v, device) for v in batch)
     return batch
-
-
-def check_train_config(tc: TrainConfig) -> None:
-    """Rejects settings the trainer cannot honour, naming the key."""
-    for key in ("amp", "fused_optimizer", "data_on_device"):
-        value = getattr(tc, key)
-        if isinstance(value, str) and value != "auto":
-            raise ConfigError(f"train.{key} must be true, false or auto, got {value!r}")
-    if tc.progress not in ("auto", "bar", "lines"):
-        raise ConfigError(f"train.progress must be auto, bar or lines, got {tc.progress!r}")
-    for key in ("batch_size", "log_interval"):
-        if getattr(tc, key) < 1:
-            raise ConfigError(f"train.{key} must be >= 1, got {getattr(tc, key)}")
-    if tc.n_critic < 0:
-        raise ConfigError(f"train.n_critic must be >= 0, got {tc.n_critic}")
 
 
 def _auto(value: bool | str, default: bool) -> bool:
