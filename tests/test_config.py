@@ -26,6 +26,8 @@ def test_defaults_and_overrides(tmp_path):
         ("train.max_steps=abc", "train.max_steps: expected an integer"),
         ("train.compile=3", "train.compile: expected true or false"),
         ("train.amp=3", "train.amp: 3 does not match bool | str"),
+        ("train.amp=maybe", "train.amp must be true, false or auto"),
+        ("train.progress=fancy", "train.progress must be auto, bar or lines"),
         ("train.optim_g=3", "expected a mapping for section OptimizerConfig"),
         ("nonsense", "not of the form key.sub=value"),
     ],
