@@ -33,7 +33,7 @@ class StatsAccumulator:
                 value = value.detach().float().mean()
             name = prefix + key
             if weight is not None:  # where, not a product: a skipped turn's statistics may be NaN
-                value = torch.where(weight, torch.as_tensor(value, device=weight.device), 0.0)
+                value = torch.where(weight, value, 0.0)  # a Python float stays a scalar: no copy
                 count: torch.Tensor | int = weight.long()
             else:
                 count = 1

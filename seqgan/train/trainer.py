@@ -315,7 +315,8 @@ class Trainer:
             out: TurnOutput = run(batch, nets)
         loss = out.loss * scale if scale != 1.0 else out.loss
         loss.backward()
-        ok: bool | torch.Tensor = True
+        ok: torch.Tensor | None = None  # the device's verdict, when the optimiser itself acts on it
+        skip = False  # the host's verdict otherwise
         if tc.skip_nonfinite or clip > 0:
             params = [p for p in module.parameters() if p.grad is not None]
             if clip > 0:
@@ -329,10 +330,13 @@ class Trainer:
                     ok = ~bad
                     opt.found_inf, opt.grad_scale = bad.float(), None
                 else:
-                    ok = not bool(bad)  # one host sync per turn
-        if ok is not False:
+                    skip = bool(bad)  # one host sync per turn
+        if skip:
+            self.skipped[network] += 1
+            self._warn_skipped(network, 1)
+        else:
             opt.step()
-            if isinstance(ok, torch.Tensor):
+            if ok is not None:
                 del opt.found_inf, opt.grad_scale
                 pending = self._skipped_pending.get(network)
                 skipped = (~ok).long()
@@ -341,15 +345,10 @@ class Trainer:
             if clip_value > 0:
                 with torch.no_grad():
                     clip_weights_(self.discriminator, clip_value)
-        else:
-            self.skipped[network] += 1
-            self._warn_skipped(network, 1)
         # zero both optimisers after every turn
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
-        if ok is False:
-            return None
-        return out, ok if isinstance(ok, torch.Tensor) else None
+        return None if skip else (out, ok)
 
     def _warn_skipped(self, network: str, new: int) -> None:
         n = self.skipped[network]

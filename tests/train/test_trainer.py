@@ -273,3 +273,14 @@ def test_bad_trainer_settings_are_config_errors(tmp_path):
         Trainer(make_task("train.n_critic=-1"), tmp_path)
     with pytest.raises(ConfigError, match="cannot hold its training set on the device"):
         Trainer(make_task("train.data_on_device=true", "train.max_steps=1"), tmp_path).fit()
+
+
+def test_stats_of_turns_the_device_skipped_are_left_out():
+    from seqgan.train.reporter import StatsAccumulator
+
+    acc = StatsAccumulator()
+    acc.add({"loss": torch.tensor(2.0), "rollout": 1.0}, weight=torch.tensor(True))
+    acc.add({"loss": torch.tensor(float("nan")), "rollout": float("nan")}, weight=torch.tensor(False))
+    acc.add({"loss": torch.tensor(4.0), "rollout": 3.0}, weight=torch.tensor(True))
+    acc.add({"only_skipped": 5.0}, weight=torch.tensor(False))
+    assert acc.means() == {"loss": 3.0, "rollout": 2.0}
