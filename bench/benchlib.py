@@ -86,6 +86,18 @@ def timed(fn: Callable[[], Any], device: torch.device, iters: int, warmup: int) 
     return (time.perf_counter() - start) / iters
 
 
+def train_step(trainer: Any, batch: Any) -> None:
+    """One training step as the trainer runs it: a discriminator turn, then a generator turn."""
+    trainer._turn("discriminator", trainer.task.discriminator_turn, batch)
+    trainer._turn("generator", trainer.task.generator_turn, batch)
+
+
+def window_batch(batch: int, window: int, device: torch.device, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A speech-enhancement batch of random (noisy, clean) windows on ``device``."""
+    g = torch.Generator().manual_seed(seed)
+    return {k: (0.1 * torch.randn(batch, 1, window, generator=g)).to(device) for k in ("noisy", "clean")}
+
+
 def machine(device: torch.device) -> dict[str, Any]:
     info = {
         "torch": torch.__version__,

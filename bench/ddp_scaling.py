@@ -29,7 +29,7 @@ import torch
 import torch.multiprocessing as mp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import machine, timed  # noqa: E402
+from benchlib import machine, timed, train_step, window_batch  # noqa: E402
 
 
 def _free_port() -> int:
@@ -71,17 +71,8 @@ def _worker(rank: int, world: int, port: int, args: argparse.Namespace, out: str
     task.train_dataset = lambda: [None]  # batches below are made on the device
     trainer = Trainer(task, Path(out).parent / f"exp_{world}_{rank}")
     trainer._build()
-    g = torch.Generator().manual_seed(rank)
-    batch = {
-        k: (0.1 * torch.randn(args.batch_size, 1, window, generator=g)).to(trainer.device)
-        for k in ("noisy", "clean")
-    }
-
-    def step() -> None:
-        trainer._turn("discriminator", task.discriminator_turn, batch)
-        trainer._turn("generator", task.generator_turn, batch)
-
-    seconds = timed(step, trainer.device, args.iters, args.warmup)
+    batch = window_batch(args.batch_size, window, trainer.device, seed=rank)
+    seconds = timed(lambda: train_step(trainer, batch), trainer.device, args.iters, args.warmup)
     if rank == 0:
         Path(out).write_text(json.dumps({"step_ms": seconds * 1e3}))
     cleanup(trainer.dist)

@@ -37,7 +37,16 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import count_flops, machine, matmul_reference, peak_rss_mb, sync, timed  # noqa: E402
+from benchlib import (  # noqa: E402
+    count_flops,
+    machine,
+    matmul_reference,
+    peak_rss_mb,
+    sync,
+    timed,
+    train_step,
+    window_batch,
+)
 
 from seqgan.config import load_config  # noqa: E402
 from seqgan.tasks import get_task  # noqa: E402
@@ -63,17 +72,12 @@ def _build(trainer: Trainer) -> None:
     trainer._build()
 
 
-def _step(trainer: Trainer, batch: Any) -> None:
-    trainer._turn("discriminator", trainer.task.discriminator_turn, batch)
-    trainer._turn("generator", trainer.task.generator_turn, batch)
-
-
 def _measure(trainer: Trainer, batch: Any, examples: int, iters: int, warmup: int) -> dict[str, Any]:
     device = trainer.device
-    flops = count_flops(lambda: _step(trainer, batch))
+    flops = count_flops(lambda: train_step(trainer, batch))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    seconds = timed(lambda: _step(trainer, batch), device, iters, warmup)
+    seconds = timed(lambda: train_step(trainer, batch), device, iters, warmup)
     out = {
         "step_ms": round(seconds * 1e3, 2),
         "per_s": round(examples / seconds, 2),
@@ -106,10 +110,7 @@ def _se_trainer(
 def bench_segan(preset: str, batch: int, window: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     trainer = _se_trainer(preset, batch, window, args, tmp / f"se_{preset}_{batch}", "unused")
     _build(trainer)
-    g = torch.Generator().manual_seed(0)
-    batch_data = {
-        k: (0.1 * torch.randn(batch, 1, window, generator=g)).to(trainer.device) for k in ("noisy", "clean")
-    }
+    batch_data = window_batch(batch, window, trainer.device)
     result = {"model": preset, "batch": batch, "window": window}
     result.update(_measure(trainer, batch_data, batch, args.iters, args.warmup))
     result["windows_per_s"] = result.pop("per_s")
@@ -129,7 +130,7 @@ def bench_end_to_end(
     on_device = trainer.data_on_device
 
     def step() -> None:
-        _step(trainer, next(batches))
+        train_step(trainer, next(batches))
 
     seconds = timed(step, trainer.device, args.iters, args.warmup)
     return {
