@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,8 +41,31 @@ from seqgan.data.audio import (
     output_format,
     preemphasis,
 )
+from seqgan.enhance_files import (
+    BatchReport,
+    EnhancePlan,
+    FileJob,
+    FileOutcome,
+    OutputConflictError,
+    plan_enhancement,
+    run_plan,
+)
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BatchReport",
+    "EnhanceError",
+    "EnhancePlan",
+    "EnhanceResult",
+    "Enhancer",
+    "FileJob",
+    "FileOutcome",
+    "OutputConflictError",
+    "OverlapAdd",
+    "plan_enhancement",
+    "resolve_device",
+]
 
 Wave = TypeVar("Wave", np.ndarray, torch.Tensor)
 
@@ -276,6 +299,10 @@ class Enhancer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed window shapes: let cuDNN pick its fastest kernels
         self.metadata: dict[str, Any] = dict(getattr(generator, "metadata", {}) or {})
+        # set by from_pretrained: the model file and the options it was loaded with (worker processes
+        # of enhance_plan(jobs > 1) load the same)
+        self.source: str | None = None
+        self.load_options: dict[str, Any] = {}
         self._layouts_seen: set[tuple[int, int, int]] = set()
 
     @classmethod
@@ -302,7 +329,7 @@ class Enhancer:
                 "exported from a speech-enhancement task"
             )
         kwargs.setdefault("window", int(md.get("window", 16384)))
-        return cls(
+        enhancer = cls(
             model,
             sample_rate=int(md["sample_rate"]),
             preemphasis=float(md["preemphasis"]),
@@ -310,6 +337,9 @@ class Enhancer:
             device=device,
             **kwargs,
         )
+        enhancer.source = str(path)
+        enhancer.load_options = {"device": str(device), "batch_size": batch_size, **kwargs}
+        return enhancer
 
     def _block_frames(self, rate: int, channels: int) -> int:
         """Input frames per block: ``block_seconds``, at most ~1 M samples over all channels."""
@@ -442,6 +472,72 @@ class Enhancer:
             raise EnhanceError(dst, str(e)) from None
         except RuntimeError as e:  # the model failed (out of memory, broken weights)
             raise EnhanceError(src, f"enhancement failed: {e}") from None
+
+    # -- sets of files ---------------------------------------------------------------------------
+
+    def enhance_paths(
+        self,
+        inputs: Iterable[str | os.PathLike],
+        out_dir: str | os.PathLike,
+        *,
+        scp: str | os.PathLike | None = None,
+        overwrite: bool = False,
+        jobs: int = 1,
+        threads: int | None = None,
+        subtype: str | None = None,
+        output_rate: str | int = "input",
+        progress: Callable[[FileOutcome], None] | None = None,
+    ) -> BatchReport:
+        """Enhances files and folders into ``out_dir``, as ``seqgan enhance`` does.
+
+        :func:`~seqgan.enhance_files.plan_enhancement` pairs the inputs with their outputs (folders are
+        mirrored, ``scp`` lines go to ``<utt>.wav``, existing outputs are skipped unless ``overwrite``),
+        then :meth:`enhance_plan` runs the plan. A file that cannot be enhanced is recorded in the
+        report's ``errors`` (``"<path>: <cause>"``) and leaves no output; the others are still done.
+
+        Args:
+            inputs: audio files and folders (searched recursively).
+            out_dir: output folder.
+            scp: a Kaldi ``utt path`` table to enhance too.
+            overwrite: replace existing outputs.
+            jobs, threads, subtype, output_rate, progress: see :meth:`enhance_plan`.
+
+        Returns:
+            A :class:`~seqgan.enhance_files.BatchReport` (per-file outcomes, failures, seconds of
+            audio, real-time factor; ``summary()`` is the line ``seqgan enhance`` prints).
+
+        Raises:
+            OutputConflictError: an output would overwrite (or mix with) the inputs; nothing was written.
+        """
+        plan = plan_enhancement(inputs, out_dir, scp=scp, overwrite=overwrite)
+        return self.enhance_plan(
+            plan, jobs=jobs, threads=threads, subtype=subtype, output_rate=output_rate, progress=progress
+        )
+
+    def enhance_plan(
+        self,
+        plan: EnhancePlan,
+        *,
+        jobs: int = 1,
+        threads: int | None = None,
+        subtype: str | None = None,
+        output_rate: str | int = "input",
+        progress: Callable[[FileOutcome], None] | None = None,
+        file_progress: Callable[[FileJob], Callable[[int], None] | None] | None = None,
+    ) -> BatchReport:
+        """Runs a :func:`~seqgan.enhance_files.plan_enhancement` plan; the arguments are
+        :func:`seqgan.enhance_files.run_plan`'s (``jobs > 1``: CPU worker processes, each loading the
+        file this enhancer was loaded from)."""
+        return run_plan(
+            self,
+            plan,
+            jobs=jobs,
+            threads=threads,
+            subtype=subtype,
+            output_rate=output_rate,
+            progress=progress,
+            file_progress=file_progress,
+        )
 
     def _enhance_file(
         self,

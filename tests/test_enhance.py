@@ -332,20 +332,12 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-def test_cli_folder_mirrors_structure_and_keeps_formats(tmp_path, capsys):
+def test_cli_prints_each_file_the_skips_and_the_summary(tmp_path, capsys):
     model = _save(tmp_path, EnhTestConv())
     src = _tree(tmp_path)
     out = tmp_path / "enhanced"
     assert main(["enhance", "-m", str(model), str(src), "-o", str(out), "--batch-size", "3"]) == 0
     assert _files(out) == ["a.wav", "sub/b.flac", "sub/c.wav"]
-    for rel in _files(out):
-        a, b = sf.info(str(src / rel)), sf.info(str(out / rel))
-        assert (a.samplerate, a.channels, a.frames, a.subtype) == (
-            b.samplerate,
-            b.channels,
-            b.frames,
-            b.subtype,
-        )
     captured = capsys.readouterr()
     assert "enhanced 3 file(s), skipped 0 (output exists), failed 0" in captured.out
     assert "real-time factor" in captured.out
@@ -356,28 +348,12 @@ def test_cli_folder_mirrors_structure_and_keeps_formats(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "enhanced 0 file(s), skipped 3" in captured.out and "--overwrite" in captured.err
     assert (out / "a.wav").stat().st_mtime_ns == stamp
-    assert (
-        main(
-            [
-                "enhance",
-                "-m",
-                str(model),
-                str(src / "a.wav"),
-                "-o",
-                str(out),
-                "--overwrite",
-                "--output-rate",
-                "model",
-                "--subtype",
-                "PCM_16",
-            ]
-        )
-        == 0
-    )
+    argv = ["enhance", "-m", str(model), str(src / "a.wav"), "-o", str(out), "--overwrite"]
+    assert main([*argv, "--output-rate", "model", "--subtype", "PCM_16"]) == 0
     assert sf.info(str(out / "a.wav")).subtype == "PCM_16"
 
 
-def test_cli_bad_files_are_reported_and_others_processed(tmp_path, capsys):
+def test_cli_bad_files_print_one_error_line_each_and_exit_1(tmp_path, capsys):
     model = _save(tmp_path, EnhTestIdentity())
     src = _tree(tmp_path)
     bad = _bad_files(src / "bad")
@@ -387,16 +363,19 @@ def test_cli_bad_files_are_reported_and_others_processed(tmp_path, capsys):
     blocked_src = tmp_path / "other" / "blocked"
     blocked_src.mkdir(parents=True)
     sf.write(blocked_src / "x.wav", _noise(1, 1000).T, 16000)
-    code = main(["enhance", "-m", str(model), str(src), str(tmp_path / "other"), "-o", str(out)])
+    missing = tmp_path / "missing.wav"
+    code = main(
+        ["enhance", "-m", str(model), str(src), str(tmp_path / "other"), str(missing), "-o", str(out)]
+    )
     assert code == 1
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
-    assert len(errors) == len(bad) + 1
+    assert len(errors) == len(bad) + 2
     for name, cause in zip(bad, ["NaN", "empty", "not a readable audio file", "truncated"]):
         assert any(str(src / "bad" / name) in e and cause in e for e in errors), (name, errors)
     assert any(str(out / "blocked" / "x.wav") in e and "cannot write" in e for e in errors), errors
-    assert "enhanced 3 file(s), skipped 0 (output exists), failed 5" in captured.out
-    # the good files were written; nothing partial, no temporary files left
+    assert f"error: {missing}: no such file or folder" in errors
+    assert "enhanced 3 file(s), skipped 0 (output exists), failed 6" in captured.out
     assert _files(out) == ["a.wav", "blocked", "sub/b.flac", "sub/c.wav"]
 
 
@@ -422,7 +401,6 @@ def test_cli_scp(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["enhance", "-m", str(model), "--scp", str(scp), "-o", str(out)]) == 0
     assert _files(out) == ["utt1.wav", "utt2.wav"]
-    assert sf.info(str(out / "utt2.wav")).channels == 2
     capsys.readouterr()
     scp.write_text(f"utt1 {src / 'a.wav'}\nutt3 sox {src / 'a.wav'} -t wav - |\n")
     assert main(["enhance", "-m", str(model), "--scp", str(scp), "-o", str(tmp_path / "o2")]) == 1
@@ -473,28 +451,8 @@ def test_cli_jobs_use_worker_processes(tmp_path, capsys):
     src = _tree(tmp_path)
     _bad_files(src / "bad")
     out = tmp_path / "out"
-    code = main(
-        [
-            "enhance",
-            "-m",
-            str(model),
-            str(src),
-            "-o",
-            str(out),
-            "--jobs",
-            "2",
-            "--threads",
-            "1",
-            "--device",
-            "cpu",
-        ]
-    )
-    assert code == 1
+    argv = ["enhance", "-m", str(model), str(src), "-o", str(out), "--jobs", "2", "--threads", "1"]
+    assert main([*argv, "--device", "cpu"]) == 1
     captured = capsys.readouterr()
     assert "enhanced 3 file(s), skipped 0 (output exists), failed 4" in captured.out
     assert _files(out) == ["a.wav", "sub/b.flac", "sub/c.wav"]
-    # the workers give what one process gives
-    one = tmp_path / "one"
-    assert main(["enhance", "-m", str(model), str(src / "sub"), "-o", str(one), "--device", "cpu"]) == 0
-    for rel in ("b.flac", "c.wav"):
-        np.testing.assert_array_equal(sf.read(one / rel)[0], sf.read(out / "sub" / rel)[0])

@@ -6,9 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 HELP = "enhance audio files (any rate, any channel count) with an exported model"
@@ -81,108 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
-class _Job:
-    src: Path
-    dst: Path
-
-
-def _collect(args: argparse.Namespace, out_dir: Path) -> tuple[list[_Job], list[str], list[Path]]:
-    """Returns (jobs, error lines, input folders)."""
-    from seqgan.data.audio import AUDIO_EXTENSIONS
-
-    jobs: list[_Job] = []
-    errors: list[str] = []
-    folders: list[Path] = []
-    for name in args.inputs:
-        p = Path(name)
-        if p.is_dir():
-            folders.append(p)
-            found = sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith(".")
-            )
-            if not found:
-                errors.append(f"error: {p}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder")
-            jobs.extend(_Job(f, out_dir / f.relative_to(p)) for f in found)
-        elif p.exists():
-            jobs.append(_Job(p, out_dir / p.name))
-        else:
-            errors.append(f"error: {p}: no such file or folder")
-    if args.scp:
-        from seqgan.data.scp import DataDirError, read_scp
-
-        try:
-            table = read_scp(args.scp)
-        except DataDirError as e:
-            errors.append(f"error: {e}")
-            table = {}
-        for utt, path in table.items():
-            rel = Path(f"{utt}.wav")
-            if rel.is_absolute() or ".." in rel.parts:
-                errors.append(f"error: {args.scp}: utterance id '{utt}' cannot name a file inside OUTDIR")
-                continue
-            jobs.append(_Job(Path(path), out_dir / rel))
-    return jobs, errors, folders
-
-
-def _refusal(jobs: list[_Job], folders: list[Path], out_dir: Path) -> str | None:
-    """Why the run must not start (outputs that would overwrite inputs), or None."""
-    out = out_dir.resolve()
-    for folder in folders:
-        f = folder.resolve()
-        if out == f or f in out.parents:
-            return (
-                f"the output folder {out_dir} is inside the input folder {folder}; enhanced files would "
-                "mix with (or overwrite) the inputs; choose an output folder outside it"
-            )
-    sources = {j.src.resolve() for j in jobs}
-    seen: dict[Path, Path] = {}
-    for j in jobs:
-        d = j.dst.resolve()
-        if d in sources:
-            return f"{j.dst} would overwrite an input file; choose another output folder"
-        if d in seen:
-            return (
-                f"{seen[d]} and {j.src} would both be written to {j.dst}; enhance them into different "
-                "output folders"
-            )
-        seen[d] = j.src
-    return None
-
-
-# -- worker processes (--jobs) ---------------------------------------------------------------------
-
-_WORKER: Any = None
-
-
-def _init_worker(model: str, kwargs: dict[str, Any], threads: int) -> None:
-    import torch
-
-    from seqgan.enhance import Enhancer
-
-    global _WORKER
-    torch.set_num_threads(threads)
-    _WORKER = Enhancer.from_pretrained(model, **kwargs)
-
-
-def _work(src: str, dst: str, options: dict[str, Any]) -> tuple[float, str | None]:
-    from seqgan.enhance import EnhanceError
-
-    try:
-        return _WORKER.enhance_file(src, dst, **options).duration, None
-    except EnhanceError as e:
-        return 0.0, str(e)
-
-
-# -- the command -----------------------------------------------------------------------------------
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from seqgan.enhance import Enhancer, resolve_device
+    from seqgan.enhance import Enhancer, OutputConflictError, plan_enhancement, resolve_device
     from seqgan.export import ModelFileError
 
     if not args.inputs and not args.scp:
@@ -210,149 +109,107 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    out_dir = Path(args.output_dir)
-    jobs, errors, folders = _collect(args, out_dir)
-    refusal = _refusal(jobs, folders, out_dir)
-    if refusal is not None:
-        print(f"seqgan enhance: refusing to start: {refusal}", file=sys.stderr)
+    try:
+        plan = plan_enhancement(args.inputs, args.output_dir, scp=args.scp, overwrite=args.overwrite)
+    except OutputConflictError as e:
+        print(f"seqgan enhance: refusing to start: {e}", file=sys.stderr)
         return 2
-    for line in errors:
-        print(line, file=sys.stderr)
+    for line in plan.errors:
+        print(f"error: {line}", file=sys.stderr)
 
     threads = args.threads or (max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None)
     if threads is not None:
         torch.set_num_threads(threads)
-    kwargs = {
-        "device": str(device),
-        "batch_size": args.batch_size,
-        "hop": args.hop,
-        "sample_latent": True if args.sample_latent else None,
-        "bf16": args.bf16,
-        "compile": args.compile,
-    }
     try:
-        enhancer = Enhancer.from_pretrained(args.model, **kwargs)
+        enhancer = Enhancer.from_pretrained(
+            args.model,
+            device=str(device),
+            batch_size=args.batch_size,
+            hop=args.hop,
+            sample_latent=True if args.sample_latent else None,
+            bf16=args.bf16,
+            compile=args.compile,
+        )
     except (ModelFileError, ValueError) as e:
         print(f"seqgan enhance: cannot load the model: {e}", file=sys.stderr)
         return 2
-
-    todo: list[_Job] = []
-    skipped = 0
-    for j in jobs:
-        if j.dst.exists() and not args.overwrite:
-            skipped += 1
-        else:
-            todo.append(j)
-    if skipped:
+    if plan.skipped:
         print(
-            f"skipping {skipped} file(s) whose output exists (--overwrite to replace them)", file=sys.stderr
+            f"skipping {len(plan.skipped)} file(s) whose output exists (--overwrite to replace them)",
+            file=sys.stderr,
         )
 
-    options = {"subtype": args.subtype, "overwrite": args.overwrite, "output_rate": args.output_rate}
     interactive = sys.stderr.isatty()
-    failed = len(errors)
-    done = 0
-    seconds = 0.0
-    start = time.perf_counter()
-
-    def report(job: _Job, duration: float, error: str | None, elapsed: float | None, bar: Any) -> None:
-        nonlocal failed, done, seconds
-        if error is not None:
-            failed += 1
-            line = f"error: {error}"
-        else:
-            done += 1
-            seconds += duration
-            took = f" in {elapsed:.1f} s" if elapsed is not None else ""
-            line = f"enhanced {job.src} -> {job.dst} ({duration:.1f} s of audio{took})"
-        if bar is not None:
-            if error is not None:
-                bar.write(line, file=sys.stderr)
-            bar.update(1)
-        elif error is not None or not interactive:
-            print(line, file=sys.stderr)
-
     with contextlib.ExitStack() as stack:
         bar = None
-        if interactive and todo:
+        if interactive and plan.jobs:
             from tqdm import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
 
-            bar = stack.enter_context(tqdm(total=len(todo), unit="file", desc="enhance", file=sys.stderr))
+            bar = stack.enter_context(
+                tqdm(total=len(plan.jobs), unit="file", desc="enhance", file=sys.stderr)
+            )
             stack.enter_context(logging_redirect_tqdm())  # log lines above the bars, not through them
-        if args.jobs > 1 and len(todo) > 1:
-            _run_parallel(args, todo, kwargs, threads or 1, options, report, bar)
+        display = _Display(bar, interactive)
+        report = enhancer.enhance_plan(
+            plan,
+            jobs=args.jobs,
+            threads=threads,
+            subtype=args.subtype,
+            output_rate=args.output_rate,
+            progress=display.file_done,
+            file_progress=display.file_bar if bar is not None else None,
+        )
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+class _Display:
+    """Prints each file's outcome: a line per file without a terminal, a progress bar (and an inner bar
+    for long files) with one."""
+
+    def __init__(self, bar: Any, interactive: bool) -> None:
+        self.bar, self.interactive = bar, interactive
+        self.inner: dict[Any, Any] = {}
+
+    def file_done(self, outcome: Any) -> None:
+        inner = self.inner.pop(outcome.job, None)
+        if inner is not None:
+            inner.close()
+        job = outcome.job
+        if outcome.error is not None:
+            line = f"error: {outcome.error}"
         else:
-            _run_serial(enhancer, todo, options, report, bar)
-    wall = time.perf_counter() - start
-    rtf = f"{wall / seconds:.3f}" if seconds > 0 else "n/a"
-    print(
-        f"enhanced {done} file(s), skipped {skipped} (output exists), failed {failed}; "
-        f"{seconds:.1f} s of audio in {wall:.1f} s wall time (real-time factor {rtf})"
-    )
-    return 1 if failed else 0
+            line = (
+                f"enhanced {job.src} -> {job.dst} ({outcome.result.duration:.1f} s of audio "
+                f"in {outcome.seconds:.1f} s)"
+            )
+        if self.bar is not None:
+            if outcome.error is not None:
+                self.bar.write(line, file=sys.stderr)
+            self.bar.update(1)
+        elif outcome.error is not None or not self.interactive:
+            print(line, file=sys.stderr)
 
+    def file_bar(self, job: Any) -> Any:
+        """A per-file progress bar (frames) for long files; ``None`` for short ones."""
+        import soundfile as sf
+        from tqdm import tqdm
 
-def _run_serial(enhancer: Any, todo: list[_Job], options: dict[str, Any], report: Any, bar: Any) -> None:
-    from seqgan.enhance import EnhanceError
-
-    for job in todo:
-        t0 = time.perf_counter()
-        inner, progress = _file_bar(job.src) if bar is not None else (None, None)
         try:
-            duration = enhancer.enhance_file(job.src, job.dst, progress=progress, **options).duration
-            report(job, duration, None, time.perf_counter() - t0, bar)
-        except EnhanceError as e:
-            report(job, 0.0, str(e), None, bar)
-        finally:
-            if inner is not None:
-                inner.close()
-
-
-def _file_bar(src: Path) -> tuple[Any, Any]:
-    """A per-file progress bar (frames) for long files; ``(None, None)`` for short ones."""
-    import soundfile as sf
-    from tqdm import tqdm
-
-    try:
-        info = sf.info(str(src))
-    except Exception:  # the enhancer reports unreadable files
-        return None, None
-    if info.duration < _LONG_FILE_SECONDS:
-        return None, None
-    inner = tqdm(
-        total=info.frames,
-        unit="frame",
-        unit_scale=True,
-        desc=src.name,
-        leave=False,
-        position=1,
-        file=sys.stderr,
-    )
-    return inner, inner.update
-
-
-def _run_parallel(
-    args: argparse.Namespace,
-    todo: list[_Job],
-    kwargs: dict[str, Any],
-    threads: int,
-    options: dict[str, Any],
-    report: Any,
-    bar: Any,
-) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # spawn: a fresh interpreter per worker (forking a process that has run torch can deadlock)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(args.jobs, len(todo)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(args.model, kwargs, threads),
-    ) as pool:
-        futures = {pool.submit(_work, str(j.src), str(j.dst), options): j for j in todo}
-        for future in as_completed(futures):
-            duration, error = future.result()
-            report(futures[future], duration, error, None, bar)
+            info = sf.info(str(job.src))
+        except Exception:  # the enhancer reports unreadable files
+            return None
+        if info.duration < _LONG_FILE_SECONDS:
+            return None
+        inner = tqdm(
+            total=info.frames,
+            unit="frame",
+            unit_scale=True,
+            desc=job.src.name,
+            leave=False,
+            position=1,
+            file=sys.stderr,
+        )
+        self.inner[job] = inner
+        return inner.update
