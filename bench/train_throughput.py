@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="end-to-end data path (auto: the corpus on the device on CUDA, the loader on CPU)",
     )
+    p.add_argument("--data-seconds", type=float, default=3.0, help="seconds per data-path measurement")
     args = p.parse_args(argv)
     gpu = args.device.startswith("cuda")
     if args.threads:
@@ -325,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         preset = args.se_presets[0] if args.se_presets else "segan"
         window = PRESETS[preset].get("window", 16384)
         data = make_corpus(tmp)
-        loader = bench_loader(data, window, max(args.batch_sizes), args.workers, seconds=3.0)
-        loader.update(bench_device_batches(data, window, max(args.batch_sizes), device, seconds=3.0))
+        loader = bench_loader(data, window, max(args.batch_sizes), args.workers, seconds=args.data_seconds)
+        loader.update(
+            bench_device_batches(data, window, max(args.batch_sizes), device, seconds=args.data_seconds)
+        )
         result["data_path"] = loader
         if result["segan"]:
             e2e = bench_end_to_end(preset, max(args.batch_sizes), window, args, tmp, data)
