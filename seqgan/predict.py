@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,7 +27,11 @@ from seqgan.atomic import temp_beside
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "EpisodeOutcome",
+    "PredictReport",
     "Predictor",
+    "collect_episodes",
+    "read_action_file",
     "comparison_strip",
     "from_uint8",
     "write_prediction",
@@ -304,6 +309,41 @@ class Predictor:
         x = from_uint8(context).unsqueeze(0).to(self.device)
         return to_uint8(rollout(self.generator, x, steps, act)[0])
 
+    def predict_paths(
+        self,
+        episodes: Mapping[str, str | os.PathLike],
+        out_dir: str | os.PathLike,
+        *,
+        steps: int,
+        start: int = 0,
+        actions: np.ndarray | None = None,
+        fps: float = 4.0,
+        psnr_cap: float | None = 100.0,
+        progress: Callable[[EpisodeOutcome], None] | None = None,
+    ) -> PredictReport:
+        """Rolls out every episode and writes ``<id>.npz`` / ``.gif`` / ``.png`` under ``out_dir``, as
+        ``seqgan predict`` does (see :func:`write_prediction`; the npz also holds ``start`` and ``psnr``).
+
+        A broken episode (unreadable, too short, missing actions, an output that would overwrite an
+        input) is recorded with its error and leaves no output; the others are still done.
+
+        Args:
+            episodes: id -> episode file (:func:`collect_episodes`).
+            out_dir: output folder (created).
+            steps: frames to predict after ``K`` context frames starting at frame ``start``.
+            start: first context frame.
+            actions: for action-conditioned models: one action per predicted step (leading to that
+                frame), used for every episode; ``None``: each episode's recorded actions.
+            fps: GIF frame rate.
+            psnr_cap: per-step PSNR is clipped at this many dB (identical frames give ``inf``);
+                ``None``: no cap.
+            progress: called with each :class:`EpisodeOutcome` as it is done.
+
+        Raises:
+            ValueError: ``steps < 1``, ``start < 0`` or fewer ``actions`` than ``steps``.
+        """
+        return _predict_paths(self, episodes, out_dir, steps, start, actions, fps, psnr_cap, progress)
+
     def predict_episode(
         self, frames: np.ndarray, steps: int, actions: np.ndarray | None = None, start: int = 0
     ) -> dict[str, np.ndarray]:
@@ -373,3 +413,188 @@ def write_prediction(
         }
     )
     return paths
+
+
+# --------------------------------------------------------------------------------------------------
+# Sets of episodes: what `seqgan predict` does
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    """What happened to one episode of :meth:`Predictor.predict_paths`.
+
+    Attributes:
+        name: the episode id (file stem of the outputs).
+        src: the episode file.
+        paths: the written npz, gif and png (empty on failure).
+        psnr: float32 ``(<= steps,)`` dB per predicted step that has ground truth (uint8 range, capped),
+            ``None`` on failure.
+        error: why nothing was written for this episode, else ``None``.
+    """
+
+    name: str
+    src: str
+    paths: list[Path] = field(default_factory=list)
+    psnr: np.ndarray | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class PredictReport:
+    """The outcome of :meth:`Predictor.predict_paths`: one :class:`EpisodeOutcome` per episode, in order."""
+
+    out_dir: Path
+    outcomes: list[EpisodeOutcome]
+
+    @property
+    def done(self) -> int:
+        return sum(o.ok for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return len(self.outcomes) - self.done
+
+    @property
+    def errors(self) -> list[str]:
+        """``"<id>: <cause>"`` per failed episode."""
+        return [f"{o.name}: {o.error}" for o in self.outcomes if o.error is not None]
+
+    def summary(self) -> str:
+        return f"wrote {self.done} of {len(self.outcomes)} episode(s) to {self.out_dir}"
+
+
+def collect_episodes(
+    scp: str | os.PathLike | None = None,
+    files: Iterable[str | os.PathLike] = (),
+    max_episodes: int = 0,
+) -> dict[str, str]:
+    """Episode id -> file from an ``episodes.scp`` and/or episode files (id: the file name stem).
+
+    Args:
+        scp: an ``<id> <file.npz>`` list.
+        files: episode ``.npz`` files.
+        max_episodes: keep the first this many (0: all).
+
+    Raises:
+        EpisodeError: an unreadable list, two episodes with one id, or no episode at all.
+    """
+    from seqgan.data.episodes import EpisodeError, read_episodes_scp
+
+    entries = dict(read_episodes_scp(scp)) if scp is not None else {}
+    for f in files:
+        stem = Path(f).stem
+        if stem in entries:
+            raise EpisodeError(f"two episode files share the id '{stem}': {entries[stem]} and {f}")
+        entries[stem] = str(f)
+    if max_episodes > 0:
+        entries = dict(list(entries.items())[:max_episodes])
+    if not entries:
+        raise EpisodeError("no episodes to predict")
+    return entries
+
+
+def read_action_file(path: str | os.PathLike) -> np.ndarray:
+    """Reads integer actions from ``.npy`` or whitespace / comma separated text: int64 ``(N,)``.
+
+    Raises:
+        ValueError: a missing file, or one that is not a 1-D list of integers (the message names it).
+    """
+    p = Path(path)
+    try:
+        if p.suffix == ".npy":
+            actions = np.load(p, allow_pickle=False)
+        else:
+            text = p.read_text(encoding="utf-8").replace(",", " ").split()
+            actions = np.array([int(t) for t in text], dtype=np.int64)
+    except FileNotFoundError:
+        raise ValueError(f"{p}: no such action file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{p}: not a list of integer actions ({e})") from None
+    if actions.ndim != 1 or not np.issubdtype(actions.dtype, np.integer):
+        raise ValueError(f"{p}: expected a 1-D array of integer actions, got {actions.dtype} {actions.shape}")
+    return actions.astype(np.int64)
+
+
+def _step_psnr(result: dict[str, np.ndarray], cap: float | None) -> np.ndarray:
+    """PSNR (dB, uint8 range) of each predicted frame that has ground truth: float32 ``(<= steps,)``."""
+    from seqgan.metrics.frames import psnr
+
+    truth = torch.from_numpy(result["truth"]).movedim(-1, -3)
+    pred = torch.from_numpy(result["prediction"][: len(truth)]).movedim(-1, -3)
+    return psnr(pred, truth, 255.0, cap=cap).numpy().astype(np.float32)
+
+
+def _episode_actions(
+    predictor: Predictor, recorded: np.ndarray | None, plan: np.ndarray | None, steps: int, start: int
+) -> np.ndarray | None:
+    """The actions a rollout uses, aligned with the episode's frames (``None``: unconditioned)."""
+    if predictor.num_actions == 0:
+        return None
+    k = predictor.context
+    if plan is not None:
+        actions = np.zeros(start + k + steps - 1, np.int64)
+        actions[start + k - 1 :] = plan[:steps]
+        return actions
+    if recorded is None:
+        raise ValueError(
+            "the model is action-conditioned but the episode has no recorded actions; give --actions FILE"
+        )
+    used = recorded[start + k - 1 : start + k - 1 + steps]
+    missing = np.flatnonzero(used < 0)
+    have = int(missing[0]) if missing.size else len(used)
+    if have < steps:
+        raise ValueError(
+            f"the recorded actions cover {have} step(s) after the context; "
+            f"use --steps {max(have, 1)}, an earlier --start or --actions FILE"
+        )
+    return recorded
+
+
+def _predict_paths(
+    predictor: Predictor,
+    episodes: Mapping[str, str | os.PathLike],
+    out_dir: str | os.PathLike,
+    steps: int,
+    start: int,
+    actions: np.ndarray | None,
+    fps: float,
+    psnr_cap: float | None,
+    progress: Callable[[EpisodeOutcome], None] | None,
+) -> PredictReport:
+    from seqgan.data.episodes import EpisodeError, read_episode
+
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+    if actions is not None and predictor.num_actions == 0:
+        log.warning("the model is not action-conditioned; ignoring the given actions")
+        actions = None
+    if actions is not None and len(actions) < steps:
+        raise ValueError(f"{len(actions)} actions for {steps} steps; give one per step")
+    out = Path(out_dir)
+    inputs = {Path(p).resolve() for p in episodes.values()}
+    outcomes = []
+    for name, path in episodes.items():
+        target = (out / f"{name}.npz").resolve()
+        try:
+            if target in inputs:
+                raise ValueError(
+                    f"the output {target} would overwrite an input episode; choose another output folder"
+                )
+            episode = read_episode(path)
+            used = _episode_actions(predictor, episode.actions, actions, steps, start)
+            result = predictor.predict_episode(episode.frames, steps, used, start=start)
+            psnr = _step_psnr(result, psnr_cap)
+            extra = {"start": np.array(start), "psnr": psnr}
+            outcome = EpisodeOutcome(name, str(path), write_prediction(out, name, result, fps, extra), psnr)
+        except (EpisodeError, ValueError, OSError) as e:
+            outcome = EpisodeOutcome(name, str(path), error=str(e))
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+    return PredictReport(out, outcomes)
