@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 HELP = "generate or record an embedded corpus (synth-speech, bouncing-balls, moving-digits, atari)"
 
@@ -22,10 +23,7 @@ CORPORA = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="corpus", metavar="CORPUS")
     for name, module_name in CORPORA.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
+        module = importlib.import_module(module_name)  # light: corpus packages are imported in run()
         p = sub.add_parser(
             name,
             help=module.HELP,
@@ -38,6 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "_corpus_module", None) is None:
-        print("seqgan data: name a corpus: " + ", ".join(CORPORA))
+        print("seqgan data: name a corpus: " + ", ".join(CORPORA), file=sys.stderr)
         return 2
     return int(args._corpus_module.run(args) or 0)

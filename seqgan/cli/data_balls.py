@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from seqgan.cli._frame_corpus import LAYOUT, add_common_arguments, run_corpus
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg.check()
     except ValueError as e:
-        print(f"seqgan data bouncing-balls: {e}")
+        print(f"seqgan data bouncing-balls: {e}", file=sys.stderr)
         return 2
     return run_corpus(
         args,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from seqgan.cli._frame_corpus import LAYOUT, add_common_arguments, run_corpus
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             source, digest = "sklearn", "sklearn"
             print(f"moving-digits: {D.NOT_COMPARABLE}")
     except (ValueError, FileNotFoundError) as e:
-        print(f"seqgan data moving-digits: {e}")
+        print(f"seqgan data moving-digits: {e}", file=sys.stderr)
         return 2
     n = 1000 if args.num_episodes is None else args.num_episodes
     settings = {"params": asdict(cfg), "digit_source": source, "digits": digest, "seed": args.seed}

@@ -27,7 +27,6 @@ Computation is in float64 on the inputs' device; results are float64 tensors.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -245,8 +244,3 @@ def copy_last_frame(context: Tensor, horizon: int) -> Tensor:
     if horizon < 1:
         raise ValueError(f"horizon must be >= 1; got {horizon}")
     return context[:, -1:].expand(-1, horizon, *context.shape[2:]).clone()
-
-
-def psnr_from_mse(mse: float, data_range: float) -> float:
-    """``10 log10(data_range^2 / mse)`` for a scalar MSE (``inf`` for 0)."""
-    return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)

@@ -13,7 +13,6 @@ from seqgan.metrics.frames import (
     copy_last_frame,
     per_step,
     psnr,
-    psnr_from_mse,
     rollout_metrics,
     sharpness_difference,
     ssim,
@@ -56,9 +55,6 @@ def test_psnr_known_mse_per_frame_and_inf():
     # uint8 data with range 255: an error of 1 everywhere gives 48.13 dB.
     a = torch.full((1, 8, 8), 100, dtype=torch.uint8)
     assert psnr(a + 1, a, 255).item() == pytest.approx(20 * math.log10(255))
-    assert (
-        psnr_from_mse(0.01, 2.0) == pytest.approx(10 * math.log10(400)) and psnr_from_mse(0, 2.0) == math.inf
-    )
     with pytest.raises(ValueError, match="differ in shape"):
         psnr(pred, target[:1], 2.0)
 
