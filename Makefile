@@ -1,5 +1,6 @@
 # seqgan: `make demo` and `make test` set everything up on first use.
-#   make setup   .venv with the tested torch/torchaudio pair, seqgan (editable) and its test tools;
+#   make setup   .venv with the tested torch/torchaudio pair, seqgan (editable) with the frame corpora's
+#                extra (seqgan[frames]) and its test tools;
 #                espeak-ng through apt-get when running as root (otherwise says how to get it)
 #   make test    lint + the test suite (fast; `make test-slow` adds the slow tests)
 #   make demo    the default recipe end to end on the embedded corpus
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch torchaudio
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,frames]'
 	@$(MAKE) --no-print-directory espeak
 	@touch $(STAMP)
 

@@ -13,6 +13,7 @@ import logging
 import sys
 
 from seqgan import __version__
+from seqgan._optional import MissingExtraError
 
 SUBCOMMANDS = ("enhance", "train", "score", "predict", "data", "export", "info")
 
@@ -54,3 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MissingExtraError as e:  # an optional package: one line naming the extra to install
+        print(f"seqgan {args.command}: {e}", file=sys.stderr)
+        return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from seqgan._optional import require
 from seqgan.cli._frame_corpus import LAYOUT, add_common_arguments, run_corpus
 
 HELP = "record Atari game play (frames, actions, rewards) through ale-py"
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"seqgan data atari: {e}")
         return 2
-    import ale_py
+    ale_py = require("ale_py", "frames")
 
     settings = {"params": asdict(cfg), "seed": args.seed, "ale_py": ale_py.__version__}
     return run_corpus(

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from seqgan._optional import require
 from seqgan.data.frames import crop_frames, resize_frames, to_grayscale
 
 POLICIES = ("random", "sticky")
@@ -54,7 +55,7 @@ class AtariConfig:
 
 def available_games() -> list[str]:
     """ROM ids the installed ale-py ships (``pong``, ``space_invaders``, ...)."""
-    from ale_py import roms
+    roms = require("ale_py.roms", "frames")
 
     return sorted(roms.get_all_rom_ids())
 
@@ -76,8 +77,8 @@ def rom_id(game: str) -> str:
 
 
 def _make_ale(game: str, seed: int, sticky: float) -> Any:
-    import ale_py
-    from ale_py import roms
+    ale_py = require("ale_py", "frames")
+    roms = require("ale_py.roms", "frames")
 
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
     ale = ale_py.ALEInterface()
@@ -111,7 +112,7 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
         ``{"frames": uint8 (T, H, W, C), "actions": int64 (T,), "rewards": float32 (T,),
         "terminated": bool (T,), "meta": dict}`` for :func:`seqgan.data.episodes.write_episode`.
     """
-    import ale_py
+    ale_py = require("ale_py", "frames")
 
     cfg.check()
     game = rom_id(cfg.game)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from seqgan._optional import require
+
 NOT_COMPARABLE = (
     "built from scikit-learn's 8x8 digits upscaled; NOT comparable with Moving MNIST results "
     "(different digit images, resolution and statistics)"
@@ -59,7 +61,8 @@ def sklearn_digits(digit_size: int = 28) -> tuple[np.ndarray, np.ndarray]:
     """
     import torch
     import torch.nn.functional as F
-    from sklearn.datasets import load_digits
+
+    load_digits = require("sklearn.datasets", "frames").load_digits
 
     data = load_digits()
     inner = max(8, round(digit_size * 20 / 28))
