@@ -379,6 +379,24 @@ def test_cli_bad_files_print_one_error_line_each_and_exit_1(tmp_path, capsys):
     assert _files(out) == ["a.wav", "blocked", "sub/b.flac", "sub/c.wav"]
 
 
+def test_cli_progress_bars_on_a_terminal(tmp_path, capsys, monkeypatch):
+    import sys
+
+    import seqgan.cli.enhance
+
+    model = _save(tmp_path, EnhTestIdentity())
+    src = _tree(tmp_path)
+    _bad_files(src / "bad")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(seqgan.cli.enhance, "_LONG_FILE_SECONDS", 0.0)  # every file gets its own bar
+    assert main(["enhance", "-m", str(model), str(src), "-o", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    assert "enhanced 3 file(s), skipped 0 (output exists), failed 4" in captured.out
+    errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 4  # written above the bar; no per-file lines for the good files
+    assert "enhanced " + str(src / "a.wav") not in captured.err and "7/7" in captured.err
+
+
 def test_cli_refuses_to_write_over_inputs(tmp_path, capsys):
     model = _save(tmp_path, EnhTestIdentity(gain=0.5))
     src = _tree(tmp_path)
