@@ -13,7 +13,9 @@ The generator sees fixed windows of ``window`` samples at its own sample rate. :
 
 Every stage keeps its state between blocks, so a file is read, enhanced and written block by block
 (``block_seconds`` of input at a time) with memory bounded by the block size, and the result equals
-enhancing the whole signal at once up to float rounding.
+enhancing the whole signal at once up to float rounding. Sets of files (folders, ``wav.scp`` lists,
+worker processes, the summary of ``seqgan enhance``) go through :meth:`Enhancer.enhance_paths`
+(:mod:`seqgan.enhance_files`).
 """
 
 from __future__ import annotations
@@ -346,6 +348,19 @@ class Enhancer:
         return max(1024, min(int(self.block_seconds * rate), _MAX_BLOCK_SAMPLES // channels))
 
     # -- the generator -----------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def run_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """One forward pass as the enhancer runs the generator (compiled, bf16 autocast when asked).
+
+        Args:
+            x: ``(batch, 1, window)`` already on ``device``.
+
+        Returns:
+            ``(batch, 1, window)`` on ``device`` (no copy back, no checks: for timing the model alone).
+        """
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self._forward(x)
 
     @torch.inference_mode()
     def _run_generator(self, frames: torch.Tensor) -> torch.Tensor:
