@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from seqgan.cli import main
-from seqgan.enhance import EnhanceError, Enhancer, OverlapAdd
+from seqgan.enhance import EnhanceError, Enhancer
 from seqgan.export import ModelFileError, save_model
 from seqgan.models.base import register_model
 
@@ -134,23 +134,6 @@ def test_overlap_add_matches_reference(window, hop):
     x = _noise(1, 1000, seed=2)
     y = _enhancer(model, window=window, hop=hop, preemphasis=0.0).enhance(x[0], 16000)
     np.testing.assert_allclose(y, _reference_overlap_add(model, x[0], window, hop), atol=1e-5)
-
-
-def test_overlap_add_in_blocks_equals_one_piece():
-    model = EnhTestConv().eval()
-    x = torch.from_numpy(_noise(2, 2345, seed=3))
-
-    def process(frames):
-        with torch.no_grad():
-            return model(frames[:, None])[:, 0]
-
-    whole = OverlapAdd(process, 128, 64, 3)
-    ref = torch.cat([whole.push(x), whole.flush()], -1)
-    ola = OverlapAdd(process, 128, 64, 3)
-    parts = [ola.push(x[:, i : i + 97]) for i in range(0, x.shape[1], 97)] + [ola.flush()]
-    y = torch.cat(parts, -1)
-    assert y.shape == ref.shape == x.shape
-    torch.testing.assert_close(y, ref, atol=1e-6, rtol=0)
 
 
 def test_batch_size_is_used():
