@@ -23,6 +23,7 @@ name                D loss                                                G loss
 ``wgan-gp``         E_Q v - E_P v  (+ gradient penalty, weight 10)        -E_Q v
 ``hinge``           E_P relu(1 - v) + E_Q relu(1 + v)                     -E_Q v
 ``fgan-<f>``        -(E_P g_f(v) - E_Q f*(g_f(v)))                        -E_Q g_f(v)
+``metric``          E_P (v - Q_P)^2 + E_Q (v - Q_Q)^2 (per-example Q)     E_Q (v - 1)^2
 =================== ===================================================== ==========================
 
 The f-GAN family (Nowozin, Cseke, Tomioka 2016) covers ``kl``, ``reverse-kl``, ``pearson``,
@@ -402,6 +403,85 @@ class FGANGAN(FGAN):
     activation = staticmethod(lambda v: -F.softplus(-v))
     conjugate = staticmethod(lambda t: -torch.log(-torch.expm1(t)))
     conjugate_of_activation = staticmethod(lambda v: F.softplus(v))
+
+
+# -- learning a metric (MetricGAN) ----------------------------------------------------------------------
+#: A per-example regression target: a number, or a tensor broadcastable to the outputs' leading dims.
+Targets = Union[float, Tensor]
+
+
+def _target_like(target: Targets, out: Tensor) -> Tensor:
+    t = torch.as_tensor(target, dtype=out.dtype, device=out.device)
+    if t.dim() == 1 and out.dim() > 1:  # (batch,) per-example scores against (batch, ...) outputs
+        t = t.reshape(-1, *([1] * (out.dim() - 1)))
+    if t.dim() and t.shape[0] not in (1, out.shape[0]):
+        raise ValueError(f"metric targets of shape {tuple(t.shape)} do not match outputs {tuple(out.shape)}")
+    return t
+
+
+@_objective("metric")
+class MetricObjective(Objective):
+    """The "learn a metric" objective (MetricGAN, Fu et al. 2019; MetricGAN+ 2021; CMGAN 2022).
+
+    D outputs a predicted normalised score Q̂ of a (signal, reference) pair and minimises the squared
+    error to the true normalised score of each example; G minimises (D(G(x), y) − t)², t = 1 (the best
+    score). The D loss is a sum of terms, one per kind of pair::
+
+        L_D = (D(y, y) − Q(y, y))² + (D(G(x), y) − Q(G(x), y))² [+ (D(x, y) − Q(x, y))² + replay ...]
+
+    ``discriminator_loss(real, fake)`` keeps the two-term form with 0/1 targets by default (= ``lsgan``);
+    pass ``real_targets`` / ``fake_targets`` (per-example tensors ``(batch,)`` or numbers) and ``extra``
+    ``(outputs, targets)`` pairs (MetricGAN+'s noisy term, replayed earlier outputs) for the rest. Each
+    term is a mean over its elements (and over a list of outputs); the terms add.
+
+    Args:
+        real_target: default target of ``real`` (the clean pair's score; 1 for a normalised metric).
+        generator_target: t, the score G asks D for.
+    """
+
+    def __init__(self, real_target: float = 1.0, generator_target: float = 1.0) -> None:
+        self.real_target = float(real_target)
+        self.generator_target = float(generator_target)
+
+    @staticmethod
+    def regression_loss(outputs: Outputs, targets: Targets) -> Tensor:
+        """Mean of (D outputs − targets)² (one term); targets per example ``(batch,)`` or a number. Scalar."""
+        return _list_mean([(o - _target_like(targets, o)).pow(2).mean() for o in _as_list(outputs)])
+
+    def discriminator_loss(  # type: ignore[override]
+        self,
+        real: Outputs,
+        fake: Outputs,
+        real_targets: Targets | None = None,
+        fake_targets: Targets = 0.0,
+        extra: Sequence[tuple[Outputs, Targets]] = (),
+    ) -> Tensor:
+        """Sum of squared-error terms: ``real`` against ``real_targets`` (default ``real_target``), ``fake``
+        against ``fake_targets`` (the generated outputs' true scores), and each ``(outputs, targets)`` of
+        ``extra``. Scalar."""
+        loss = self.regression_loss(real, self.real_target if real_targets is None else real_targets)
+        loss = loss + self.regression_loss(fake, fake_targets)
+        for outputs, targets in extra:
+            loss = loss + self.regression_loss(outputs, targets)
+        return loss
+
+    def _g_loss(self, fake: Tensor) -> Tensor:
+        return (fake - self.generator_target).pow(2).mean()
+
+
+def normalize_score(score: Targets, low: float, high: float) -> Targets:
+    """Maps a metric linearly from ``[low, high]`` to ``[0, 1]`` (not clipped): ``(score − low) / (high − low)``."""
+    return (score - low) / (high - low)
+
+
+def metricgan_pesq_target(pesq: Targets) -> Targets:
+    """MetricGAN / MetricGAN+'s normalised PESQ: ``(PESQ + 0.5) / 5`` (from [−0.5, 4.5] to [0, 1])."""
+    return normalize_score(pesq, -0.5, 4.5)
+
+
+def cmgan_pesq_target(pesq: Targets) -> Targets:
+    """CMGAN's normalised PESQ: ``(PESQ − 1) / 3.5`` (from [1, 4.5] to [0, 1])."""
+    return normalize_score(pesq, 1.0, 4.5)
 
 
 def get_objective(name: str, **kwargs: object) -> Objective:

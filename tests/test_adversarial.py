@@ -12,10 +12,14 @@ from torch import nn
 from seqgan.adversarial import (
     FGAN,
     OBJECTIVES,
+    MetricObjective,
     clip_weights_,
+    cmgan_pesq_target,
     feature_matching_loss,
     get_objective,
     gradient_penalty,
+    metricgan_pesq_target,
+    normalize_score,
     r1_penalty,
 )
 from seqgan.registry import UnknownNameError
@@ -28,7 +32,7 @@ P_SAMPLES = torch.tensor([0] * 5 + [1] * 3 + [2] * 2)
 Q_SAMPLES = torch.tensor([0] * 2 + [1] * 3 + [2] * 5)
 
 FGAN_NAMES = ["fgan-kl", "fgan-reverse-kl", "fgan-pearson", "fgan-hellinger", "fgan-js", "fgan-gan"]
-ALL_NAMES = ["minimax", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge", *FGAN_NAMES]
+ALL_NAMES = ["minimax", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge", *FGAN_NAMES, "metric"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -369,3 +373,78 @@ def test_feature_matching_values_and_gradients():
     assert close(nested, (2.0 + 2.0) / 2)  # mean over discriminators of (mean over their maps)
     with pytest.raises(ValueError, match="differ"):
         feature_matching_loss([torch.zeros(2, 3)], [torch.zeros(2, 4)])
+
+
+# -- learning a metric ------------------------------------------------------------------------------------
+def test_metric_objective_defaults_are_lsgan():
+    g = torch.Generator().manual_seed(5)
+    real, fake = torch.randn(6, 1, generator=g), torch.randn(6, 1, generator=g)
+    metric, lsgan = get_objective("metric"), get_objective("lsgan")
+    assert isinstance(metric, MetricObjective)
+    assert close(metric.discriminator_loss(real, fake), lsgan.discriminator_loss(real, fake))
+    assert close(metric.generator_loss(fake), lsgan.generator_loss(fake))
+
+
+def test_metric_objective_per_example_targets():
+    obj = get_objective("metric")
+    clean = torch.tensor([[0.9], [1.0]])  # D(y, y), true score 1
+    enhanced = torch.tensor([[0.5], [0.2]])  # D(G(x), y), true scores 0.6 and 0.4
+    noisy = torch.tensor([[0.1], [0.3]])  # D(x, y), true scores 0.2 and 0.3
+    q_enh, q_noisy = torch.tensor([0.6, 0.4]), torch.tensor([0.2, 0.3])
+    clean_term = (0.1**2 + 0.0) / 2
+    enh_term = (0.1**2 + 0.2**2) / 2
+    noisy_term = (0.1**2 + 0.0) / 2
+    assert close(obj.discriminator_loss(clean, enhanced, fake_targets=q_enh), clean_term + enh_term)
+    loss = obj.discriminator_loss(clean, enhanced, 1.0, q_enh, extra=[(noisy, q_noisy), (noisy, q_noisy)])
+    assert close(loss, clean_term + enh_term + 2 * noisy_term)
+    # targets as (batch,) against (batch,), (batch, 1) and patch outputs (batch, 3) all mean the same
+    assert close(obj.regression_loss(enhanced.squeeze(1), q_enh), enh_term)
+    assert close(obj.regression_loss(enhanced.expand(2, 3), q_enh), enh_term)
+    # a list of outputs (several discriminators) averages each term
+    assert close(obj.regression_loss([enhanced, noisy], q_enh), (enh_term + (0.5**2 + 0.1**2) / 2) / 2)
+    with pytest.raises(ValueError, match="do not match outputs"):
+        obj.regression_loss(enhanced, torch.tensor([0.5, 0.5, 0.5]))
+
+
+def test_metric_generator_loss_and_target():
+    fake = torch.tensor([[0.5], [0.8]])
+    assert close(get_objective("metric").generator_loss(fake), (0.25 + 0.04) / 2)
+    assert close(get_objective("metric", generator_target=0.9).generator_loss(fake), (0.16 + 0.01) / 2)
+    assert close(
+        get_objective("metric", real_target=0.8).discriminator_loss(fake, fake, fake_targets=0.5),
+        0.09 / 2 + 0.09 / 2,
+    )
+
+
+def test_metric_gradient_pulls_outputs_to_their_targets():
+    # d/dv of mean (v - Q)^2 is 2 (v - Q) / n: D moves each output towards its own example's score
+    v = torch.tensor([0.5, 0.2, 0.9], requires_grad=True)
+    q = torch.tensor([0.6, 0.2, 0.3])
+    get_objective("metric").regression_loss(v, q).backward()
+    assert torch.allclose(v.grad, 2 * (v.detach() - q) / 3)
+    # and a linear D regressing scores that are linear in its input learns them
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(64, 3, generator=g)
+    scores = feats @ torch.tensor([0.2, -0.1, 0.05]) + 0.5
+    d = nn.Linear(3, 1)
+    obj = get_objective("metric")
+    losses = []
+    for _ in range(100):  # plain gradient descent
+        loss = obj.discriminator_loss(d(feats[:32]), d(feats[32:]), scores[:32], scores[32:])
+        d.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in d.parameters():
+                p -= 0.2 * p.grad
+        losses.append(loss.item())
+    assert losses[-1] < 0.02 * losses[0]
+
+
+def test_pesq_normalisation_at_known_points():
+    assert close(metricgan_pesq_target(4.5), 1.0) and close(metricgan_pesq_target(-0.5), 0.0)
+    assert close(metricgan_pesq_target(2.0), 0.5)
+    assert close(cmgan_pesq_target(1.0), 0.0) and close(cmgan_pesq_target(4.5), 1.0)
+    assert close(cmgan_pesq_target(2.75), 0.5)
+    pesq = torch.tensor([1.0, 3.0])
+    assert torch.allclose(metricgan_pesq_target(pesq), torch.tensor([0.3, 0.7]))
+    assert close(normalize_score(30.0, 0.0, 40.0), 0.75)

@@ -1,4 +1,5 @@
-"""Model families: ``segan`` (speech enhancement) and ``frame_gan`` (next-frame prediction).
+"""Model families: ``segan``, ``metricgan``, ``cmgan`` and ``hifigan`` (waveform discriminators) for speech
+enhancement, ``frame_gan`` (next-frame prediction); ``stft`` is the spectral models' shared front end.
 
 Every class is registered in ``MODELS`` under its class name. Names are resolved lazily so that
 importing one family does not import the other.
@@ -11,7 +12,13 @@ from typing import Any
 
 from seqgan.models.base import MODELS, count_parameters, register_model
 
-_FAMILIES = ("seqgan.models.segan", "seqgan.models.frame_gan")
+_FAMILIES = (
+    "seqgan.models.segan",
+    "seqgan.models.frame_gan",
+    "seqgan.models.metricgan",
+    "seqgan.models.cmgan",
+    "seqgan.models.hifigan",
+)
 
 
 def load_families() -> None:
