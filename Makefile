@@ -1,7 +1,8 @@
 # seqgan: `make demo` and `make test` set everything up on first use.
 #   make setup   .venv with the tested torch/torchaudio pair, seqgan (editable) with the frame corpora's
 #                extra (seqgan[frames]) and its test tools;
-#                espeak-ng through apt-get when running as root (otherwise says how to get it)
+#                the speech synthesizers and sound packages of the synthetic speech corpus through
+#                apt-get when running as root (`make system-packages`; otherwise says how to get them)
 #   make test    lint + the test suite (fast; `make test-slow` adds the slow tests)
 #   make demo    the default recipe end to end on the embedded corpus
 #   make lint    ruff + shellcheck
@@ -14,7 +15,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqgan-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-slow test-gpu bench lint demo clean-demo espeak
+.PHONY: setup test test-slow test-gpu bench lint demo clean-demo espeak system-packages
 
 setup: $(STAMP)
 
@@ -24,20 +25,41 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch torchaudio
 	$(PY) -m pip install -q -c constraints.txt -e '.[test,frames]'
-	@$(MAKE) --no-print-directory espeak
+	@$(MAKE) --no-print-directory system-packages
 	@touch $(STAMP)
 
-espeak:
-	@if command -v espeak-ng >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing espeak-ng with apt-get"; \
-		(apt-get install -y -qq espeak-ng >/dev/null 2>&1 || \
-		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng >/dev/null 2>&1)) || \
-		echo "warning: could not install espeak-ng; the synthetic speech corpus needs it"; \
-	else \
+# the synthetic speech corpus: espeak-ng (required); flite, festival + festvox voices and the sound
+# packages it takes recorded noises from (optional: without them it skips those voices and noises)
+SPEECH_PACKAGES := espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts festvox-italp16k \
+	festvox-itapc16k festvox-ca-ona-hts asterisk-moh-opsound-wav sound-theme-freedesktop deepin-sound-theme
+
+system-packages:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+		command -v espeak-ng >/dev/null 2>&1 || { \
 		echo "note: espeak-ng is missing; the synthetic speech corpus needs it:"; \
-		echo "      sudo apt-get install espeak-ng   (Debian/Ubuntu)   or   brew install espeak-ng   (macOS)"; \
+		echo "      brew install espeak-ng   (macOS)   or your system's espeak-ng package"; }; \
+	else \
+		missing=""; for p in $(SPEECH_PACKAGES); do \
+			dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+		done; \
+		if [ -z "$$missing" ]; then :; \
+		elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing with apt-get:$$missing"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+			{ apt-get update -qq >/dev/null 2>&1; \
+			  apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1; } || \
+			for p in $$missing; do \
+				apt-get install -y -qq --no-install-recommends $$p >/dev/null 2>&1 || \
+				echo "warning: could not install $$p; the synthetic speech corpus goes without it"; \
+			done; \
+		else \
+			echo "note: the synthetic speech corpus uses these Debian packages (espeak-ng is required):"; \
+			echo "      sudo apt-get install$$missing"; \
+		fi; \
 	fi
+
+espeak: system-packages
 
 lint: setup
 	$(VENV)/bin/ruff check seqgan tests bench recipes

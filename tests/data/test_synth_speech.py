@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from scipy import signal as sps
 
-from seqgan.data.synth import speech, speech_corpus
+from seqgan.data.synth import recorded, speech, speech_corpus
 from seqgan.data.synth.mixing import measure_snr, mix_at_snr, speech_power, to_pcm16
 from seqgan.data.synth.noises import NOISE_KINDS, TEST_NOISES, TRAIN_NOISES, colored_noise, make_noise
 from seqgan.data.synth.sentences import make_sentence
@@ -201,26 +201,48 @@ def test_splits_are_speaker_disjoint(corpus):
         assert not variants[a] & variants[b]
     assert not babble & (variants["train"] | variants["dev"] | variants["test"])
     assert {d["gender"] for d in info["train"]["speakers"]} == {"f", "m"}
+    # the talker behind a flite / festival voice is in one split only, whatever the synthesizer
+    talkers = {s: {d["accent"] for d in info[s]["speakers"] if d["engine"] != "espeak"} for s in info}
+    assert not talkers["train"] & talkers["test"] and not talkers["dev"]
+
+
+@needs_espeak
+def test_test_set_holds_out_a_synthesizer_and_a_language_family(corpus):
+    info = json.loads((corpus / "corpus.json").read_text())
+    engines = {s: {d["engine"] for d in info["splits"][s]["speakers"]} for s in info["splits"]}
+    langs = {s: {v for _, v in _table(corpus / "data" / s / "utt2lang")} for s in info["splits"]}
+    assert not (engines["train"] | engines["dev"]) & {"festival"}
+    assert not (langs["train"] | langs["dev"]) & {"pl", "cs"}
+    if "festival" in info["synthesizers"]:
+        assert "festival" in engines["test"]
+    assert info["held_out_for_test"]["language_family"] == "slavic"
 
 
 @needs_espeak
 def test_noise_types_and_snrs_per_split(corpus):
+    info = json.loads((corpus / "corpus.json").read_text())["splits"]
+    train_kinds, test_kinds = info["train"]["noise_types"], info["test"]["noise_types"]
+    assert train_kinds[: len(TRAIN_NOISES)] == list(TRAIN_NOISES)
+    assert test_kinds[: len(TEST_NOISES)] == list(TEST_NOISES)
+    assert not set(train_kinds) & set(test_kinds)  # noise types and recorded sources held out
     for split, kinds, snrs in (
-        ("train", TRAIN_NOISES, {"0", "5", "10", "15"}),
-        ("dev", TRAIN_NOISES, {"0", "5", "10", "15"}),
-        ("test", TEST_NOISES, {"2.5", "7.5", "12.5", "17.5"}),
+        ("train", train_kinds, {"0", "5", "10", "15"}),
+        ("dev", train_kinds, {"0", "5", "10", "15"}),
+        ("test", test_kinds, {"2.5", "7.5", "12.5", "17.5"}),
     ):
         assert {v for _, v in _table(corpus / "data" / split / "utt2noise")} <= set(kinds)
         assert {v for _, v in _table(corpus / "data" / split / "utt2snr")} <= snrs
-    # the 5 test utterances cover the 5 held-out types exactly once
-    assert sorted(v for _, v in _table(corpus / "data/test/utt2noise")) == sorted(TEST_NOISES)
+    # the 5 test utterances use 5 different held-out types
+    assert len({v for _, v in _table(corpus / "data/test/utt2noise")}) == 5
 
 
 @needs_espeak
 def test_wavs_mix_exactly_at_the_listed_snr(corpus):
+    dry = 0
     for split in ("train", "dev", "test"):
         d = corpus / "data" / split
         snr, dur = dict(_table(d / "utt2snr")), dict(_table(d / "utt2dur"))
+        aug = dict(_table(d / "utt2aug"))
         clean_paths, noise_paths = dict(_table(d / "spk1.scp")), dict(_table(d / "noise1.scp"))
         for utt, noisy_path in _table(d / "wav.scp"):
             info = sf.info(noisy_path)
@@ -229,12 +251,36 @@ def test_wavs_mix_exactly_at_the_listed_snr(corpus):
             clean = sf.read(clean_paths[utt], dtype="int16")[0].astype(np.int32)
             noise = sf.read(noise_paths[utt], dtype="int16")[0].astype(np.int32)
             np.testing.assert_array_equal(noisy, clean + noise)
-            assert measure_snr(clean / 32767.0, noise / 32767.0) == pytest.approx(float(snr[utt]), abs=0.1)
+            if aug[utt].split()[1:] == []:  # no room, band limit or clipping: noise.wav is the noise
+                dry += 1
+                assert measure_snr(clean / 32767.0, noise / 32767.0) == pytest.approx(
+                    float(snr[utt]), abs=0.1
+                )
             assert float(dur[utt]) == pytest.approx(clean.size / SR, abs=1e-4)
             assert 1.1 <= clean.size / SR <= 4.5
             # never digital zero: every 5 ms of the clean speech has non-zero samples
             frames = clean[: clean.size // 80 * 80].reshape(-1, 80)
             assert np.all(np.any(frames != 0, axis=1))
+    assert dry >= 5
+
+
+@needs_espeak
+def test_input_levels_are_in_range(corpus):
+    levels = []
+    for split in ("train", "dev", "test"):
+        d = corpus / "data" / split
+        aug = {u: dict(kv.split("=") for kv in v.split()) for u, v in _table(d / "utt2aug")}
+        for utt, path in _table(d / "wav.scp"):
+            noisy = sf.read(path)[0]
+            level = 10 * np.log10(speech_power(noisy, SR))
+            listed = float(aug[utt]["level"])
+            assert -35.0 <= listed <= -15.0
+            levels.append(listed)
+            if "clip" not in aug[utt] and np.abs(noisy).max() < 0.94:  # not peak-limited
+                assert level == pytest.approx(listed, abs=0.1)
+            else:
+                assert level <= listed + 0.1
+    assert max(levels) - min(levels) > 5.0  # spread over the range
 
 
 @needs_espeak
@@ -251,6 +297,8 @@ def test_data_dirs_are_consistent_and_sorted(corpus):
             "utt2num_samples",
             "utt2snr",
             "utt2noise",
+            "utt2lang",
+            "utt2aug",
             "text",
         ):
             keys = [k for k, _ in _table(d / name)]
@@ -268,7 +316,12 @@ def test_data_dirs_are_consistent_and_sorted(corpus):
     summary = json.loads((corpus / "corpus.json").read_text())
     assert summary["seed"] == TINY["seed"] and summary["espeak_ng_version"]
     assert summary["splits"]["train"]["num_utterances"] == TINY["num_train"]
-    assert summary["splits"]["test"]["noise_types"] == list(TEST_NOISES)
+    assert summary["splits"]["test"]["noise_types"] == list(TEST_NOISES) + list(
+        recorded.available_sources(recorded.TEST_RECORDED)
+    )
+    assert [r["name"] for r in summary["recorded_sources"]] == [
+        n for n in recorded.RECORDED_NAMES if n in recorded.available_sources(recorded.RECORDED_NAMES)
+    ]
 
 
 @needs_espeak
@@ -308,11 +361,48 @@ def test_overwrite_and_interrupted_runs_regenerate(tmp_path):
     assert not result["skipped"] and json.loads((out / "corpus.json").read_text())["seed"] == 99
 
 
+@needs_espeak
+def test_rooms_and_channels_follow_their_fractions(tmp_path):
+    small = dict(TINY, num_train=2, num_dev=1, num_test=2, speakers_train=1, speakers_dev=1, speakers_test=1)
+    small.update(train_noises=("white",), test_noises=("hum60",), synthesizers=("espeak",))
+    out = generate_corpus(
+        tmp_path / "room", reverb_fraction=1.0, band_fraction=0.0, clip_fraction=0.0, **small
+    )
+    tests = []
+    for split in ("train", "dev", "test"):
+        for utt, value in _table(tmp_path / "room" / "data" / split / "utt2aug"):
+            fields = dict(kv.split("=") for kv in value.split())
+            assert "band" not in fields and "clip" not in fields
+            rt60 = float(fields["rt60"])
+            low, high = (0.2, 1.0) if split == "test" else (0.2, 0.8)
+            assert low <= rt60 <= high and 0.0 <= float(fields["drr"]) <= 12.0
+            tests.append(utt)
+    assert len(tests) == 5 and out["splits"]["train"]["reverberant"] == 2
+    generate_corpus(tmp_path / "band", reverb_fraction=0.0, band_fraction=1.0, clip_fraction=1.0, **small)
+    d = tmp_path / "band" / "data" / "train"
+    for utt, value in _table(d / "utt2aug"):
+        assert "band=" in value and "clip=" in value and "rt60=" not in value
+        clean = sf.read(dict(_table(d / "spk1.scp"))[utt])[0]
+        noisy = sf.read(dict(_table(d / "wav.scp"))[utt])[0]
+        f, p = sps.welch(clean, SR, nperseg=512)
+        assert p[f > 4500].sum() < 1e-3 * p[(f > 500) & (f < 3000)].sum()  # the target is band-limited too
+        top = np.abs(noisy).max()
+        assert np.mean(np.abs(noisy) >= top - 2 / 32767) > 0.002  # a flat top: clipped
+
+
 def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="speakers"):
         generate_corpus(tmp_path / "c", **dict(TINY, speakers_test=9))
     with pytest.raises(UnknownNameError, match="choose from"):
         generate_corpus(tmp_path / "c", **dict(TINY, test_noises=("sirens",)))
+    with pytest.raises(ValueError, match="fraction"):
+        generate_corpus(tmp_path / "c", **dict(TINY, reverb_fraction=1.5))
+    with pytest.raises(ValueError, match="level range"):
+        generate_corpus(tmp_path / "c", **dict(TINY, level_range_db=(-10.0, -20.0)))
+    with pytest.raises(ValueError, match="choose from"):
+        generate_corpus(tmp_path / "c", **dict(TINY, synthesizers=("espeak", "sam")))
+    with pytest.raises(ValueError, match="choose from"):
+        generate_corpus(tmp_path / "c", **dict(TINY, languages=("en", "tlh")))
     assert not (tmp_path / "c").exists()
 
 

@@ -1,9 +1,9 @@
-"""Synthetic talkers: English speech from espeak-ng with many voices, pitches and speeds.
+"""Synthetic talkers from espeak-ng: many accents, languages, voice variants, pitches and speeds.
 
 A *speaker* is an (accent voice, voice variant, pitch, speed) tuple, e.g. ``en-gb-scotland+f3`` at
 pitch 62 and 150 words per minute. espeak-ng is run once per sentence (``espeak-ng --stdout -v
 <voice>+<variant> -p <pitch> -s <speed> <text>``); its 22 050 Hz output is resampled with soxr
-(through ``librosa.resample(res_type="soxr_hq")``) to the corpus rate.
+(``soxr_hq``) to the corpus rate. Other languages and synthesizers: :mod:`seqgan.data.synth.voices`.
 
 The voice lists below are the English accents and the human-sounding variants (no robots, whispers
 or heavy echo) of espeak-ng 1.51; :func:`installed_voices` keeps those the local installation has.
@@ -59,8 +59,14 @@ class Speaker:
         accent: espeak-ng English voice (``en-us``, ``en-gb-scotland``, ...).
         variant: espeak-ng voice variant (``f3``, ``m7``, ``Annie``, ...).
         gender: ``"f"`` or ``"m"`` (from the variant).
-        pitch: espeak-ng pitch, 0..99.
-        speed: espeak-ng speed in words per minute.
+        pitch: espeak-ng pitch, 0..99 (50 for the other synthesizers).
+        speed: espeak-ng speed in words per minute (for flite: 175 / duration stretch).
+        engine: the synthesizer (``espeak``, ``flite`` or ``festival``, see
+            :mod:`seqgan.data.synth.voices`); ``accent`` is then the language voice of espeak-ng or
+            the talker's name, ``variant`` the voice name.
+        language: language code of the text (``en``, ``de``, ... see :mod:`seqgan.data.synth.phrases`).
+        warp: resampling factor applied after synthesis: pitch and formants times ``warp``,
+            duration divided by it (a vocal-tract-length change; 1.0 = none).
     """
 
     spk_id: str
@@ -69,11 +75,14 @@ class Speaker:
     gender: str
     pitch: int
     speed: int
+    engine: str = "espeak"
+    language: str = "en"
+    warp: float = 1.0
 
     @property
     def voice(self) -> str:
-        """The ``-v`` argument of espeak-ng."""
-        return f"{self.accent}+{self.variant}"
+        """The ``-v`` argument of espeak-ng; the voice name for the other synthesizers."""
+        return f"{self.accent}+{self.variant}" if self.engine == "espeak" else self.variant
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,6 +118,30 @@ def espeak_version(executable: str) -> str:
     text = _run([executable, "--version"]).decode(errors="replace")
     match = re.search(r"text-to-speech:\s*(\S+)", text)
     return match.group(1) if match else text.strip().splitlines()[0]
+
+
+def installed_languages(executable: str, wanted: tuple[str, ...]) -> dict[str, str]:
+    """The espeak-ng voices of the languages in ``wanted`` that the installation has.
+
+    Args:
+        executable: path of espeak-ng.
+        wanted: language codes (``de``, ``fr``, ...).
+
+    Returns:
+        ``{language: voice}``, e.g. ``{"fr": "fr-fr", "de": "de"}`` (languages missing are left out).
+    """
+    names = set()
+    for line in _run([executable, "--voices"]).decode(errors="replace").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 5 and not fields[4].startswith("mb/"):
+            names.add(fields[1])
+    found = {}
+    for lang in wanted:
+        for name in (lang, f"{lang}-{lang}"):
+            if name in names:
+                found[lang] = name
+                break
+    return found
 
 
 def installed_voices(executable: str) -> tuple[list[str], list[str], list[str]]:
@@ -186,12 +219,25 @@ def trim_silence(x: np.ndarray, sample_rate: int, threshold_db: float = -45.0) -
 
 
 def resample(x: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Resample with soxr (high quality), the one resampler of the synthetic corpora."""
+    """Resample with soxr (high quality), the one resampler of the synthetic corpora.
+
+    The same call as ``librosa.resample(res_type="soxr_hq")`` (bit for bit), without importing
+    librosa, whose first call costs seconds.
+    """
     if orig_sr == target_sr:
         return x
-    import librosa
+    import soxr
 
-    return librosa.resample(x, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq")
+    return soxr.resample(x, orig_sr, target_sr, quality="soxr_hq")
+
+
+def warp_resample(x: np.ndarray, rate: int, warp: float, target_sr: int) -> np.ndarray:
+    """Resample ``x`` (at ``rate``) to ``target_sr`` as if it had been recorded at ``rate * warp``.
+
+    Pitch and formants are multiplied by ``warp`` and the duration divided by it, like a talker
+    with a shorter (``warp > 1``) or longer vocal tract speaking a little faster or slower.
+    """
+    return resample(x, int(round(rate * warp)), target_sr)
 
 
 def synthesize(text: str, speaker: Speaker, executable: str, sample_rate: int = 16000) -> np.ndarray:
@@ -222,4 +268,4 @@ def synthesize(text: str, speaker: Speaker, executable: str, sample_rate: int = 
     wave = trim_silence(wave, rate)
     if wave.size == 0:
         raise EspeakError(f"espeak-ng produced silence for voice {speaker.voice} and text {text!r}")
-    return resample(wave, rate, sample_rate)
+    return warp_resample(wave, rate, speaker.warp, sample_rate)

@@ -29,28 +29,39 @@ import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from seqgan.data.synth.mixing import mix_at_snr, speech_power, to_pcm16
-from seqgan.data.synth.noises import NOISES, SPEECH_NOISES, TEST_NOISES, TRAIN_NOISES, make_noise
-from seqgan.data.synth.sentences import make_sentence
+from seqgan.data.synth import recorded, voices
+from seqgan.data.synth.noises import NOISES, SPEECH_NOISES, TEST_NOISES, TRAIN_NOISES
+from seqgan.data.synth.phrases import HELD_OUT_FAMILY, LANGUAGES, family_of
+from seqgan.data.synth.reverb import DRR_RANGE_DB, TEST_RT60_RANGE, TRAIN_RT60_RANGE
 from seqgan.data.synth.speech import (
-    PITCH_RANGE,
-    SPEED_RANGE,
     Speaker,
     espeak_version,
     find_espeak,
+    installed_languages,
     installed_voices,
-    synthesize,
+)
+from seqgan.data.synth.speech_talkers import (
+    engine_counts,
+    make_espeak_speakers,
+    make_voice_speakers,
+    partition_variants,
+)
+from seqgan.data.synth.speech_utterance import (
+    LEVEL_RANGE_DB,
+    SAMPLE_RATE,
+    Augment,
+    Utterance,
+    babble_stream,
+    make_utterance,
 )
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-SAMPLE_RATE = 16000
+FORMAT_VERSION = 2
 SPLITS = ("train", "dev", "test")
 SPLIT_PREFIX = {"train": "tr", "dev": "dv", "test": "tt"}
 TRAIN_SNRS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0)
@@ -63,37 +74,21 @@ SIZES: dict[str, dict[str, int]] = {
     ),
 }
 DEFAULT_SIZE = "small"
-
-DURATION_RANGE = (1.2, 4.0)  # target utterance length in seconds, pauses included
-MIN_SECONDS = 1.1  # at least one 16384-sample training window per utterance
-PAUSE_RANGE = (0.05, 0.3)  # leading / trailing pause in seconds
-LEVEL_RANGE_DB = (-32.0, -22.0)  # active speech level, dB re full scale
-FLOOR_DBFS = -75.0  # Gaussian noise floor of the clean speech: about 6 LSB RMS at 16 bits
-PEAK_LIMIT = 0.95  # clean, noise and noisy are scaled together when a peak would exceed this
-WORDS_PER_WPM_SECOND = 1.35  # words per second per (speed / 60) that fill the target (measured)
+REVERB_FRACTION = 0.3
+BAND_FRACTION = 0.1
+CLIP_FRACTION = 0.05
 BABBLE_TALKERS = 6  # per split
-BABBLE_SENTENCES = 4  # per babble talker
 MARK_DONE = ".done"
 MARK_INCOMPLETE = ".incomplete"
 OWN_ENTRIES = ("wav", "data", "corpus.json", MARK_DONE, MARK_INCOMPLETE)
 SNR_DEFINITION = (
     "10*log10(P_speech/P_noise): P_speech = mean power of the clean signal over 20 ms frames "
-    "within 40 dB of its loudest frame; P_noise = mean power of the whole noise signal"
+    "within 40 dB of its loudest frame; P_noise = mean power of the additive noise alone"
 )
 
 
 class CorpusExistsError(RuntimeError):
     """The output directory holds something that generation must not overwrite."""
-
-
-@dataclass(frozen=True)
-class _Utterance:
-    split: str
-    index: int
-    utt_id: str
-    speaker: Speaker
-    noise: str
-    snr_db: float
 
 
 def generate_corpus(
@@ -106,10 +101,17 @@ def generate_corpus(
     speakers_train: int = SIZES[DEFAULT_SIZE]["speakers_train"],
     speakers_dev: int = SIZES[DEFAULT_SIZE]["speakers_dev"],
     speakers_test: int = SIZES[DEFAULT_SIZE]["speakers_test"],
-    train_noises: Sequence[str] = TRAIN_NOISES,
-    test_noises: Sequence[str] = TEST_NOISES,
+    train_noises: Sequence[str] | None = None,
+    test_noises: Sequence[str] | None = None,
     train_snrs: Sequence[float] = TRAIN_SNRS,
     test_snrs: Sequence[float] = TEST_SNRS,
+    recorded_noises: bool = True,
+    synthesizers: Sequence[str] = voices.ENGINES,
+    languages: Sequence[str] = LANGUAGES,
+    reverb_fraction: float = REVERB_FRACTION,
+    band_fraction: float = BAND_FRACTION,
+    clip_fraction: float = CLIP_FRACTION,
+    level_range_db: Sequence[float] = LEVEL_RANGE_DB,
     nj: int = 2,
     overwrite: bool = False,
     espeak: str = "espeak-ng",
@@ -122,11 +124,22 @@ def generate_corpus(
         seed: the seed of everything random.
         num_train, num_dev, num_test: utterances per split.
         speakers_train, speakers_dev, speakers_test: speakers per split (at most one per utterance).
-        train_noises: noise types of the train and dev sets.
-        test_noises: noise types of the test set (held out from training by default).
+        train_noises: noise types of the train and dev sets (synthetic names of
+            :data:`~seqgan.data.synth.noises.NOISES` or recorded sources of
+            :data:`~seqgan.data.synth.recorded.RECORDED_NAMES`); default: the 10 synthetic training
+            types plus the installed training recordings.
+        test_noises: noise types of the test set; default: the 5 held-out synthetic types plus the
+            installed held-out recordings.
         train_snrs: SNRs in dB of the train and dev sets.
         test_snrs: SNRs in dB of the test set.
-        nj: parallel jobs (threads; each runs espeak-ng as a subprocess).
+        recorded_noises: add the installed recorded sources to the default noise lists.
+        synthesizers: from ``espeak`` (required), ``flite``, ``festival``; missing ones are skipped.
+        languages: language codes spoken (``en`` always; see :mod:`seqgan.data.synth.phrases`).
+        reverb_fraction: share of utterances in a synthetic room (clean target = early reverberation).
+        band_fraction: share of telephone / 8 kHz band-limited utterances.
+        clip_fraction: share of clipped noisy inputs.
+        level_range_db: ``(low, high)`` active level of the noisy input in dBFS.
+        nj: parallel jobs (threads; each runs the synthesizers as subprocesses).
         overwrite: regenerate even if a complete corpus is there.
         espeak: name or path of the espeak-ng executable.
 
@@ -143,13 +156,20 @@ def generate_corpus(
     out = Path(out_dir).expanduser().resolve()
     counts = {"train": num_train, "dev": num_dev, "test": num_test}
     spk_counts = {"train": speakers_train, "dev": speakers_dev, "test": speakers_test}
-    noises = {"train": tuple(train_noises), "dev": tuple(train_noises), "test": tuple(test_noises)}
+    fractions = {"reverb": reverb_fraction, "band": band_fraction, "clip": clip_fraction}
+    _check_settings(counts, spk_counts, nj, fractions, level_range_db, synthesizers, languages)
+    train_kinds = _noise_list(train_noises, TRAIN_NOISES, recorded.TRAIN_RECORDED, recorded_noises, "train")
+    test_kinds = _noise_list(test_noises, TEST_NOISES, recorded.TEST_RECORDED, recorded_noises, "test")
+    noises = {"train": train_kinds, "dev": train_kinds, "test": test_kinds}
     snrs = {
         "train": tuple(map(float, train_snrs)),
         "dev": tuple(map(float, train_snrs)),
         "test": tuple(map(float, test_snrs)),
     }
-    _check_settings(counts, spk_counts, noises, snrs, nj)
+    for split in SPLITS:
+        if not snrs[split]:
+            raise ValueError(f"the {split} set needs at least one SNR")
+    programs, other_voices = voices.available_voices(tuple(synthesizers))
     params = {
         "format_version": FORMAT_VERSION,
         "seed": int(seed),
@@ -158,6 +178,10 @@ def generate_corpus(
         "speakers": spk_counts,
         "noises": {k: list(v) for k, v in noises.items()},
         "snrs_db": {k: list(v) for k, v in snrs.items()},
+        "voices": sorted(f"{v.engine}:{v.name}" for v in other_voices),
+        "languages": sorted(set(languages) | {"en"}),
+        "fractions": fractions,
+        "level_range_db": [float(v) for v in level_range_db],
     }
 
     if _is_complete(out, params, overwrite):
@@ -165,26 +189,45 @@ def generate_corpus(
         logger.info("%s already holds this corpus; nothing to do (overwrite to regenerate)", out)
         return {**summary, "out_dir": str(out), "skipped": True, "seconds": time.perf_counter() - start}
     exe = find_espeak(espeak)  # before touching the output directory
+    programs["espeak"] = exe
     _clear_out_dir(out, params)
     version = espeak_version(exe)
     accents, female, male = installed_voices(exe)
+    spoken = installed_languages(exe, tuple(lang for lang in params["languages"] if lang != "en"))
     plan_rng = np.random.default_rng([int(seed), 0])
-    pools = _partition_variants(female, male, plan_rng)
+    pools = partition_variants(female, male, plan_rng)
     taken: set[tuple] = set()
     speakers = {
-        s: _make_speakers(SPLIT_PREFIX[s], spk_counts[s], pools[s], accents, plan_rng, taken) for s in SPLITS
+        s: _make_split_speakers(s, spk_counts[s], pools, accents, spoken, other_voices, plan_rng, taken)
+        for s in SPLITS
     }
     babblers = {
-        s: _make_speakers("bb" + SPLIT_PREFIX[s], BABBLE_TALKERS, pools["babble"], accents, plan_rng, taken)
+        s: make_espeak_speakers(
+            "bb" + SPLIT_PREFIX[s], BABBLE_TALKERS, s, pools["babble"], accents, spoken, plan_rng, taken
+        )
         for s in SPLITS
     }
     plan = {s: _plan_split(s, counts[s], speakers[s], noises[s], snrs[s], plan_rng) for s in SPLITS}
+    augments = {
+        s: Augment(
+            reverb_fraction=reverb_fraction,
+            rt60_range=TEST_RT60_RANGE if s == "test" else TRAIN_RT60_RANGE,
+            drr_range_db=DRR_RANGE_DB,
+            band_fraction=band_fraction,
+            clip_fraction=clip_fraction,
+            level_range_db=(float(level_range_db[0]), float(level_range_db[1])),
+        )
+        for s in SPLITS
+    }
     logger.info(
-        "espeak-ng %s: %d accents, %d female and %d male voice variants; %d jobs",
+        "espeak-ng %s: %d accents, %d other languages, %d female and %d male voice variants; "
+        "other voices: %s; %d jobs",
         version,
         len(accents),
+        len(spoken),
         len(female),
         len(male),
+        ", ".join(params["voices"]) or "none",
         nj,
     )
 
@@ -200,17 +243,22 @@ def generate_corpus(
     try:
         for si, split in enumerate(SPLITS):
             if any(n in SPEECH_NOISES for n in noises[split]):
-                jobs = [(int(seed), si, j, spk, exe) for j, spk in enumerate(babblers[split])]
-                banks[split] = list(pool.map(lambda a: _babble_stream(*a), jobs))
+                jobs = [(int(seed), si, j, spk, programs) for j, spk in enumerate(babblers[split])]
+                banks[split] = list(pool.map(lambda a: babble_stream(*a), jobs))
         done, next_report = 0, 0.1
-        for si, split in enumerate(SPLITS):
-            jobs = [(int(seed), si, u, banks.get(split), exe, out) for u in plan[split]]
-            for record in pool.map(lambda a: _make_utterance(*a), jobs):
-                records[split].append(record)
-                done += 1
-                if done >= next_report * total:
-                    logger.info("%d / %d utterances", done, total)
-                    next_report += 0.1
+        # the slow synthesizers first, so that the two jobs finish together
+        jobs = [
+            (int(seed), si, u, banks.get(split), programs, out, augments[split])
+            for si, split in enumerate(SPLITS)
+            for u in plan[split]
+        ]
+        jobs.sort(key=lambda a: a[2].speaker.engine != "festival")
+        for record in pool.map(lambda a: make_utterance(*a), jobs):
+            records[record["split"]].append(record)
+            done += 1
+            if done >= next_report * total:
+                logger.info("%d / %d utterances", done, total)
+                next_report += 0.1
     finally:
         # on an error, drop the queued jobs instead of running them all first
         pool.shutdown(wait=True, cancel_futures=True)
@@ -219,6 +267,21 @@ def generate_corpus(
         "corpus": "synth-speech",
         **params,
         "espeak_ng_version": version,
+        "synthesizers": sorted(programs),
+        "recorded_sources": [
+            {"name": r.name, "package": r.package, "licence": r.licence, "split": r.split, "kind": r.kind}
+            for r in recorded.SOURCES
+            if r.name in train_kinds + test_kinds
+        ],
+        "clean_target": "early-reverberant speech (direct path + first 50 ms) where reverberated; "
+        "band-limited like the input where band-limited; never clipped",
+        "held_out_for_test": {
+            "voices": "espeak-ng variants, flite slt/kal16, every festival voice",
+            "synthesizer": "festival" if "festival" in programs else None,
+            "language_family": HELD_OUT_FAMILY,
+            "noises": list(test_kinds),
+            "rt60_range_s": list(TEST_RT60_RANGE),
+        },
         "snr_definition": SNR_DEFINITION,
         "splits": {},
     }
@@ -231,10 +294,16 @@ def generate_corpus(
             "hours": round(seconds / 3600.0, 4),
             "noise_types": list(noises[split]),
             "snrs_db": list(snrs[split]),
+            "synthesizers": _count(s.engine for s in speakers[split]),
+            "languages": _count(r["language"] for r in records[split]),
+            "language_families": _count(family_of(r["language"]) for r in records[split]),
+            "reverberant": sum("rt60=" in r["aug"] for r in records[split]),
+            "band_limited": sum("band=" in r["aug"] for r in records[split]),
+            "clipped": sum("clip=" in r["aug"] for r in records[split]),
             "speakers": [s.to_dict() for s in speakers[split]],
             "babble_talkers": ([s.to_dict() for s in babblers[split]] if split in banks else []),
         }
-    _write_text(out / "corpus.json", json.dumps(summary, indent=2) + "\n")
+    _write_text(out / "corpus.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     _write_text(out / MARK_DONE, json.dumps(params, sort_keys=True) + "\n")
     (out / MARK_INCOMPLETE).unlink(missing_ok=True)
     elapsed = time.perf_counter() - start
@@ -242,10 +311,17 @@ def generate_corpus(
     return {**summary, "out_dir": str(out), "skipped": False, "seconds": elapsed}
 
 
+def _count(items) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 # ------------------------------------------------------------------------------------------- planning
 
 
-def _check_settings(counts, spk_counts, noises, snrs, nj) -> None:
+def _check_settings(counts, spk_counts, nj, fractions, level_range_db, synthesizers, languages) -> None:
     for split in SPLITS:
         if counts[split] < 1:
             raise ValueError(f"the {split} set needs at least one utterance, got {counts[split]}")
@@ -254,60 +330,57 @@ def _check_settings(counts, spk_counts, noises, snrs, nj) -> None:
                 f"the {split} set needs between 1 and {counts[split]} speakers (one per "
                 f"utterance at most), got {spk_counts[split]}"
             )
-        if not noises[split] or not snrs[split]:
-            raise ValueError(f"the {split} set needs at least one noise type and one SNR")
-        for kind in noises[split]:
-            NOISES.get(kind)  # raises with the list of choices
         if spk_counts[split] > 999:
             raise ValueError(f"at most 999 speakers per split, got {spk_counts[split]} {split} speakers")
         if counts[split] > 9999 * spk_counts[split]:
             raise ValueError(f"at most 9999 utterances per speaker; add {split} speakers")
     if nj < 1:
         raise ValueError(f"nj must be at least 1, got {nj}")
+    for name, value in fractions.items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"the {name} fraction must be between 0 and 1, got {value}")
+    low, high = (float(v) for v in level_range_db)
+    if not low <= high < 0.0:
+        raise ValueError(f"the level range must be low <= high < 0 dBFS, got {low:g}..{high:g}")
+    for engine in synthesizers:
+        if engine not in voices.ENGINES:
+            raise ValueError(f"unknown synthesizer '{engine}'; choose from: {', '.join(voices.ENGINES)}")
+    if "espeak" not in synthesizers:
+        raise ValueError("the synthesizers must include espeak (dev and babble talkers use it)")
+    for lang in languages:
+        family_of(lang)  # raises with the list of choices
 
 
-def _partition_variants(female: list[str], male: list[str], rng: np.random.Generator) -> dict:
-    """Divide the voice variants among train, dev, test and babble (each gets both genders)."""
-    pools: dict[str, dict[str, list[str]]] = {k: {} for k in ("train", "dev", "test", "babble")}
-    for gender, variants in (("f", female), ("m", male)):
-        order = [variants[i] for i in rng.permutation(len(variants))]
-        n = len(order)
-        sizes = {k: max(1, round(frac * n)) for k, frac in (("test", 0.15), ("dev", 0.1), ("babble", 0.15))}
-        pos = 0
-        for key in ("test", "dev", "babble"):
-            # with very few variants the pools wrap around: splits stay disjoint by speaker tuple only
-            pools[key][gender] = [order[(pos + i) % n] for i in range(sizes[key])]
-            pos += sizes[key]
-        pools["train"][gender] = order[pos:] if pos < n else order
-    return pools
+def _noise_list(given, synthetic, recordings, use_recorded: bool, split: str) -> tuple[str, ...]:
+    """The noise types of a split: the given list or the default, recorded sources checked."""
+    kinds = tuple(given) if given is not None else tuple(synthetic) + (recordings if use_recorded else ())
+    if not kinds:
+        raise ValueError(f"the {split} set needs at least one noise type")
+    wanted = tuple(k for k in kinds if k in recorded.RECORDED_NAMES)
+    for kind in kinds:
+        if kind not in recorded.RECORDED_NAMES:
+            NOISES.get(kind)  # raises with the list of choices
+    have = recorded.available_sources(wanted) if wanted else ()
+    kinds = tuple(k for k in kinds if k not in recorded.RECORDED_NAMES or k in have)
+    if not kinds:
+        logger.warning("no recorded %s noise is installed; using the synthetic %s noises", split, split)
+        kinds = tuple(synthetic)
+    return kinds
 
 
-def _make_speakers(
-    prefix: str,
-    count: int,
-    pool: dict[str, list[str]],
-    accents: list[str],
-    rng: np.random.Generator,
-    taken: set[tuple],
-) -> list[Speaker]:
-    speakers = []
-    first = "f" if rng.random() < 0.5 else "m"
-    for i in range(count):
-        gender = first if i % 2 == 0 else ("m" if first == "f" else "f")
-        variants = pool[gender]
-        variant = variants[(i // 2) % len(variants)]
-        while True:
-            key = (
-                str(rng.choice(accents)),
-                variant,
-                int(rng.integers(PITCH_RANGE[0], PITCH_RANGE[1] + 1)),
-                int(rng.integers(SPEED_RANGE[0], SPEED_RANGE[1] + 1)),
-            )
-            if key not in taken:
-                taken.add(key)
-                break
-        speakers.append(Speaker(f"{prefix}{i + 1:03d}", key[0], variant, gender, key[2], key[3]))
-    return speakers
+def _make_split_speakers(split, count, pools, accents, spoken, other_voices, rng, taken) -> list:
+    """The speakers of a split: flite / festival voices of that split first, espeak-ng the rest."""
+    n_other = engine_counts(split, count, other_voices)
+    prefix = SPLIT_PREFIX[split]
+    espeak_speakers = make_espeak_speakers(
+        prefix, count - sum(n_other.values()), split, pools[split], accents, spoken, rng, taken
+    )
+    result = list(espeak_speakers)
+    wanted = "train" if split == "train" else "test"
+    for engine in sorted(n_other):
+        pool = [v for v in other_voices if v.engine == engine and v.split == wanted]
+        result += make_voice_speakers(prefix, len(result) + 1, n_other[engine], pool, rng, taken)
+    return result
 
 
 def _plan_split(
@@ -317,7 +390,7 @@ def _plan_split(
     noises: tuple[str, ...],
     snrs: tuple[float, ...],
     rng: np.random.Generator,
-) -> list[_Utterance]:
+) -> list[Utterance]:
     """Utterances spread evenly over speakers and over every (noise, SNR) pair."""
     # item k gets noise k mod N and, at its j-th use, SNR (j + noise index) mod S: any N consecutive
     # items cover every noise type, and every N*S items every (noise, SNR) pair exactly once
@@ -330,88 +403,11 @@ def _plan_split(
         spk = speakers[i % len(speakers)]
         per_speaker[spk.spk_id] = per_speaker.get(spk.spk_id, 0) + 1
         noise, snr = conditions[int(order[i])]
-        plan.append(_Utterance(split, i, f"{spk.spk_id}_{per_speaker[spk.spk_id]:04d}", spk, noise, snr))
+        plan.append(Utterance(split, i, f"{spk.spk_id}_{per_speaker[spk.spk_id]:04d}", spk, noise, snr))
     return plan
 
 
-# ----------------------------------------------------------------------------------------- generation
-
-
-def _speak(
-    rng: np.random.Generator, speaker: Speaker, target: float, limit: float, exe: str
-) -> tuple[str, np.ndarray]:
-    """A sentence of about ``target`` seconds (never over ``limit`` but for a 3-word fallback) and its audio."""
-    budget = max(2, int(target * speaker.speed / 60.0 * WORDS_PER_WPM_SECOND))
-    for _ in range(4):
-        text = make_sentence(rng, budget)
-        wave = synthesize(text, speaker, exe, SAMPLE_RATE)
-        seconds = wave.size / SAMPLE_RATE
-        if seconds <= min(1.2 * target, limit):
-            return text, wave
-        budget = max(2, min(budget - 1, int(budget * target / seconds)))  # too long: scale the budget
-    return text, wave
-
-
-def _babble_stream(seed: int, split_index: int, j: int, speaker: Speaker, exe: str) -> np.ndarray:
-    rng = np.random.default_rng([seed, 2, split_index, j])
-    parts = []
-    for _ in range(BABBLE_SENTENCES):
-        _, wave = _speak(rng, speaker, 3.5, 4.0, exe)
-        parts += [
-            wave / np.sqrt(speech_power(wave, SAMPLE_RATE)),
-            np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE)),
-        ]
-    return np.concatenate(parts)
-
-
-def _make_utterance(
-    seed: int, split_index: int, utt: _Utterance, bank: list[np.ndarray] | None, exe: str, out: Path
-) -> dict:
-    text_rng, level_rng, noise_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1, split_index, utt.index]).spawn(3)
-    )
-    target = level_rng.uniform(*DURATION_RANGE)
-    lead, tail = (int(p * SAMPLE_RATE) for p in level_rng.uniform(*PAUSE_RANGE, size=2))
-    pauses = (lead + tail) / SAMPLE_RATE
-    text, speech = _speak(text_rng, utt.speaker, target - pauses, DURATION_RANGE[1] - pauses, exe)
-    level_db = level_rng.uniform(*LEVEL_RANGE_DB)
-    speech = speech * 10.0 ** (level_db / 20.0) / np.sqrt(speech_power(speech, SAMPLE_RATE))
-    n = max(lead + speech.size + tail, int(MIN_SECONDS * SAMPLE_RATE))
-    clean = 10.0 ** (FLOOR_DBFS / 20.0) * level_rng.standard_normal(n)
-    clean[lead : lead + speech.size] += speech
-
-    noise = make_noise(utt.noise, n, SAMPLE_RATE, noise_rng, talkers=bank)
-    noisy, noise = mix_at_snr(clean, noise, utt.snr_db, sample_rate=SAMPLE_RATE)
-    peak = max(np.abs(noisy).max(), np.abs(clean).max(), np.abs(noise).max())
-    if peak > PEAK_LIMIT:  # one gain for all three keeps the SNR
-        clean, noise = clean * (PEAK_LIMIT / peak), noise * (PEAK_LIMIT / peak)
-    clean16, noise16 = to_pcm16(clean), to_pcm16(noise)
-    noisy16 = (clean16.astype(np.int32) + noise16).clip(-32767, 32767).astype(np.int16)
-
-    paths = {}
-    for kind, data in (("clean", clean16), ("noisy", noisy16), ("noise", noise16)):
-        paths[kind] = out / "wav" / utt.split / kind / f"{utt.utt_id}.wav"
-        _write_wav(paths[kind], data)
-    return {
-        "utt_id": utt.utt_id,
-        "spk_id": utt.speaker.spk_id,
-        "text": text,
-        "noise": utt.noise,
-        "snr_db": utt.snr_db,
-        "num_samples": n,
-        "paths": paths,
-    }
-
-
 # -------------------------------------------------------------------------------------------- writing
-
-
-def _write_wav(path: Path, data: np.ndarray) -> None:
-    import soundfile as sf
-
-    tmp = path.with_name(path.name + ".tmp")
-    sf.write(tmp, data, SAMPLE_RATE, format="WAV", subtype="PCM_16")
-    os.replace(tmp, path)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -436,6 +432,8 @@ def _write_data_dir(data_dir: Path, records: list[dict], speakers: list[Speaker]
     table("utt2num_samples", [(r["utt_id"], str(r["num_samples"])) for r in records])
     table("utt2snr", [(r["utt_id"], f"{r['snr_db']:g}") for r in records])
     table("utt2noise", [(r["utt_id"], r["noise"]) for r in records])
+    table("utt2lang", [(r["utt_id"], r["language"]) for r in records])
+    table("utt2aug", [(r["utt_id"], r["aug"]) for r in records])
     spk2utt: dict[str, list[str]] = {}
     for r in records:
         spk2utt.setdefault(r["spk_id"], []).append(r["utt_id"])

@@ -1,0 +1,202 @@
+"""One utterance of the synthetic noisy-speech corpus: speech, room, noise, channel, level.
+
+The chain, each step drawn from the utterance's own random streams:
+
+1. a sentence of the speaker's language, synthesised, with random leading / trailing pauses;
+2. on a fraction of utterances, a synthetic room (:mod:`seqgan.data.synth.reverb`): the input is
+   the reverberant speech, the **clean target the early-reverberant speech** (direct path and the
+   first 50 ms of reflections); otherwise both are the dry speech. A -75 dBFS Gaussian floor keeps
+   the clean file from ever being digital zero;
+3. the noise (synthetic or recorded) scaled to the SNR against the clean target;
+4. on a fraction, a telephone / 8 kHz band limit on the input *and* the target;
+5. the input's active level set to a random value in ``level_range_db`` (target and noise scaled
+   by the same gain), then one common gain down if a peak would pass 0.95;
+6. on a fraction, clipping of the input at 25-70 % of its peak (the target stays unclipped).
+
+``noise.wav`` is ``noisy.wav - clean.wav`` sample for sample: the additive noise, plus the late
+reverberation, band-limit and clipping residuals where those were applied (so the three files keep
+``noisy = clean + noise`` exactly, and remixing the noise at another SNR keeps the room and channel).
+``utt2snr`` is the SNR of the additive noise alone against the clean target.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqgan.data.synth import channel, reverb
+from seqgan.data.synth.mixing import mix_at_snr, speech_power, to_pcm16
+from seqgan.data.synth.noises import make_noise
+from seqgan.data.synth.phrases import make_text
+from seqgan.data.synth.recorded import RECORDED_NAMES, make_recorded_noise
+from seqgan.data.synth.speech import Speaker
+from seqgan.data.synth.voices import synthesize
+
+SAMPLE_RATE = 16000
+DURATION_RANGE = (1.2, 4.0)  # target utterance length in seconds, pauses included
+MIN_SECONDS = 1.1  # at least one 16384-sample training window per utterance
+PAUSE_RANGE = (0.05, 0.3)  # leading / trailing pause in seconds
+LEVEL_RANGE_DB = (-35.0, -15.0)  # active level of the noisy input, dB re full scale
+FLOOR_BELOW_SPEECH_DB = 48.0  # Gaussian floor of the clean speech: -75 dBFS for a -27 dBFS talker
+PEAK_LIMIT = 0.95  # clean, noise and noisy are scaled together when a peak would exceed this
+WORDS_PER_WPM_SECOND = 1.35  # words per second per (speed / 60) that fill the target (measured)
+BABBLE_SENTENCES = 4  # per babble talker
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """The plan of one utterance."""
+
+    split: str
+    index: int
+    utt_id: str
+    speaker: Speaker
+    noise: str
+    snr_db: float
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Room, channel and level settings of a split.
+
+    Attributes:
+        reverb_fraction: share of utterances in a synthetic room.
+        rt60_range: RT60 range in seconds.
+        drr_range_db: direct-to-reverberant ratio range in dB.
+        band_fraction: share of band-limited utterances (telephone or 8 kHz, half each).
+        clip_fraction: share of clipped inputs.
+        level_range_db: active level range of the noisy input in dBFS.
+    """
+
+    reverb_fraction: float = 0.0
+    rt60_range: tuple[float, float] = reverb.TRAIN_RT60_RANGE
+    drr_range_db: tuple[float, float] = reverb.DRR_RANGE_DB
+    band_fraction: float = 0.0
+    clip_fraction: float = 0.0
+    level_range_db: tuple[float, float] = LEVEL_RANGE_DB
+
+
+def speak(
+    rng: np.random.Generator, speaker: Speaker, target: float, limit: float, programs: dict[str, str]
+) -> tuple[str, np.ndarray]:
+    """A sentence of about ``target`` seconds (never over ``limit`` but for a short fallback) and its audio."""
+    rate = speaker.speed * speaker.warp
+    budget = max(2, int(target * rate / 60.0 * WORDS_PER_WPM_SECOND))
+    for _ in range(4):
+        text = make_text(speaker.language, rng, budget)
+        wave = synthesize(text, speaker, programs, SAMPLE_RATE)
+        seconds = wave.size / SAMPLE_RATE
+        if seconds <= min(1.2 * target, limit):
+            return text, wave
+        budget = max(2, min(budget - 1, int(budget * target / seconds)))  # too long: scale the budget
+    return text, wave
+
+
+def babble_stream(
+    seed: int, split_index: int, j: int, speaker: Speaker, programs: dict[str, str]
+) -> np.ndarray:
+    """A few sentences of one babble talker, each at unit active power, with short pauses."""
+    rng = np.random.default_rng([seed, 2, split_index, j])
+    parts = []
+    for _ in range(BABBLE_SENTENCES):
+        _, wave = speak(rng, speaker, 3.5, 4.0, programs)
+        parts += [
+            wave / np.sqrt(speech_power(wave, SAMPLE_RATE)),
+            np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE)),
+        ]
+    return np.concatenate(parts)
+
+
+def _noise(kind: str, n: int, rng: np.random.Generator, bank: list[np.ndarray] | None) -> np.ndarray:
+    if kind in RECORDED_NAMES:
+        return make_recorded_noise(kind, n, SAMPLE_RATE, rng)
+    return make_noise(kind, n, SAMPLE_RATE, rng, talkers=bank)
+
+
+def make_utterance(
+    seed: int,
+    split_index: int,
+    utt: Utterance,
+    bank: list[np.ndarray] | None,
+    programs: dict[str, str],
+    out: Path,
+    augment: Augment,
+) -> dict:
+    """Synthesise, mix and write one utterance (see the module docstring); returns its record."""
+    text_rng, level_rng, noise_rng, aug_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1, split_index, utt.index]).spawn(4)
+    )
+    target = level_rng.uniform(*DURATION_RANGE)
+    lead, tail = (int(p * SAMPLE_RATE) for p in level_rng.uniform(*PAUSE_RANGE, size=2))
+    pauses = (lead + tail) / SAMPLE_RATE
+    text, speech = speak(text_rng, utt.speaker, target - pauses, DURATION_RANGE[1] - pauses, programs)
+    speech = speech / np.sqrt(speech_power(speech, SAMPLE_RATE))
+    n = max(lead + speech.size + tail, int(MIN_SECONDS * SAMPLE_RATE))
+    dry = np.zeros(n)
+    dry[lead : lead + speech.size] = speech
+
+    # every draw is made whatever the fractions, so changing one fraction changes only its effect
+    u_reverb, u_band, u_clip = aug_rng.random(3)
+    rt60 = float(aug_rng.uniform(*augment.rt60_range))
+    drr = float(aug_rng.uniform(*augment.drr_range_db))
+    band = channel.BANDS[int(aug_rng.integers(len(channel.BANDS)))]
+    clip_at = float(aug_rng.uniform(*channel.CLIP_RANGE))
+    level_db = float(aug_rng.uniform(*augment.level_range_db))
+    info = {"level": f"{level_db:.1f}"}
+    if u_reverb < augment.reverb_fraction:
+        rir = reverb.synth_rir(aug_rng, SAMPLE_RATE, rt60, drr)
+        wet, clean = reverb.reverberate(dry, rir, SAMPLE_RATE)
+        info.update(rt60=f"{rt60:.2f}", drr=f"{drr:.1f}")
+    else:
+        wet, clean = dry, dry.copy()
+    hiss = 10.0 ** (-FLOOR_BELOW_SPEECH_DB / 20.0) * level_rng.standard_normal(n)  # speech is at unit power
+    clean, wet = clean + hiss, wet + hiss
+
+    noise = _noise(utt.noise, n, noise_rng, bank)
+    _, noise = mix_at_snr(clean, noise, utt.snr_db, sample_rate=SAMPLE_RATE)
+    noisy = wet + noise
+    if u_band < augment.band_fraction:
+        noisy, clean = (
+            channel.band_limit(noisy, SAMPLE_RATE, band),
+            channel.band_limit(clean, SAMPLE_RATE, band),
+        )
+        info["band"] = band
+    gain = 10.0 ** (level_db / 20.0) / np.sqrt(speech_power(noisy, SAMPLE_RATE))
+    noisy, clean = noisy * gain, clean * gain
+    peak = max(np.abs(noisy).max(), np.abs(clean).max(), np.abs(noisy - clean).max())
+    if peak > PEAK_LIMIT:  # one gain for all keeps the SNR
+        noisy, clean = noisy * (PEAK_LIMIT / peak), clean * (PEAK_LIMIT / peak)
+    if u_clip < augment.clip_fraction:
+        noisy = channel.clip(noisy, clip_at)
+        info["clip"] = f"{clip_at:.2f}"
+    clean16 = to_pcm16(clean)
+    noise16 = (to_pcm16(noisy).astype(np.int32) - clean16).clip(-32767, 32767).astype(np.int16)
+    noisy16 = (clean16.astype(np.int32) + noise16).clip(-32767, 32767).astype(np.int16)
+
+    paths = {}
+    for kind, data in (("clean", clean16), ("noisy", noisy16), ("noise", noise16)):
+        paths[kind] = out / "wav" / utt.split / kind / f"{utt.utt_id}.wav"
+        _write_wav(paths[kind], data)
+    return {
+        "utt_id": utt.utt_id,
+        "split": utt.split,
+        "spk_id": utt.speaker.spk_id,
+        "text": text,
+        "language": utt.speaker.language,
+        "noise": utt.noise,
+        "snr_db": utt.snr_db,
+        "aug": " ".join(f"{k}={v}" for k, v in info.items()),
+        "num_samples": n,
+        "paths": paths,
+    }
+
+
+def _write_wav(path: Path, data: np.ndarray) -> None:
+    import soundfile as sf
+
+    tmp = path.with_name(path.name + ".tmp")
+    sf.write(tmp, data, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    os.replace(tmp, path)
