@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import resource
@@ -87,9 +88,8 @@ def timed(fn: Callable[[], Any], device: torch.device, iters: int, warmup: int) 
 
 
 def train_step(trainer: Any, batch: Any) -> None:
-    """One training step as the trainer runs it: a discriminator turn, then a generator turn."""
-    trainer._turn("discriminator", trainer.task.discriminator_turn, batch)
-    trainer._turn("generator", trainer.task.generator_turn, batch)
+    """One training step as the trainer runs it (``Trainer.train_step``), every turn on ``batch``."""
+    trainer.train_step(itertools.repeat(batch))
 
 
 def window_batch(batch: int, window: int, device: torch.device, seed: int = 0) -> dict[str, torch.Tensor]:

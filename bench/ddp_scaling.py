@@ -3,7 +3,7 @@
 Each world size is spawned as ``torchrun -m seqgan train`` would run it: one process per GPU (NCCL), or
 per CPU share (gloo), with ``WORLD_SIZE`` / ``RANK`` / ``LOCAL_RANK`` in the environment, so the trainer
 joins the process group and wraps each network for DistributedDataParallel in its own turn. Every
-process times full steps (one discriminator turn + one generator turn, the trainer's ``_turn``) on its
+process times full steps (``Trainer.train_step``: one discriminator turn + one generator turn) on its
 own batch of ``--batch-size`` windows already on its device; rank 0 reports. The JSON holds, per world
 size, the step time, the windows per second of the whole job and the scaling efficiency
 ``rate(N) / (N * rate(1))``.
@@ -69,8 +69,7 @@ def _worker(rank: int, world: int, port: int, args: argparse.Namespace, out: str
     )
     task = get_task("enhancement")(cfg)
     task.train_dataset = lambda: [None]  # batches below are made on the device
-    trainer = Trainer(task, Path(out).parent / f"exp_{world}_{rank}")
-    trainer._build()
+    trainer = Trainer(task, Path(out).parent / f"exp_{world}_{rank}").setup()
     batch = window_batch(args.batch_size, window, trainer.device, seed=rank)
     seconds = timed(lambda: train_step(trainer, batch), trainer.device, args.iters, args.warmup)
     if rank == 0:

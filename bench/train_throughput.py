@@ -1,17 +1,17 @@
 """Training throughput of the GANs, through the real trainer turns, beside the machine's matmul speed.
 
 For SEGAN (``--se-presets``, paper size ``segan`` by default on CUDA, ``segan_small`` on CPU) it times
-full training steps (one discriminator turn + one generator turn, the trainer's own ``_turn``, with
-bf16 autocast on CUDA unless ``--precision fp32``, the paper's RMSprop unless ``--optimizer adam``) at
-each ``--batch-sizes`` with the batch already on the device, and reports windows per second, with
-``paper_run_minutes``: the time of the paper's 86 epochs of VoiceBank-DEMAND (66 000 windows each) at
-that rate. The data path is timed separately over a generated data directory: the corpus held on the
+full training steps (the trainer's own ``Trainer.train_step``: one discriminator turn + one generator
+turn, with bf16 autocast on CUDA unless ``--precision fp32``, the paper's RMSprop unless
+``--optimizer adam``) at each ``--batch-sizes`` with the batch already on the device, and reports
+windows per second, with ``paper_run_minutes``: the time of the paper's 86 epochs of VoiceBank-DEMAND
+(66 000 windows each) at that rate. The data path is timed separately over a generated data directory: the corpus held on the
 device (``SEWindows.on_device``, the trainer's path on CUDA), and ``SEWindows`` through a
 ``DataLoader`` (``--workers``) in memory and streaming; the result names the bottleneck (the model, or
 the data path the trainer would use when it is slower). ``end_to_end`` times whole steps at the largest
 batch with batches drawn from the trainer's own data path.
 For the frame GAN (``--frame-presets``, ``mathieu2016``) it times steps on 32x32 patches (4 context
-frames) and reports frames per second.
+frames; two generated episodes give the networks their geometry) and reports frames per second.
 
 Each model's FLOPs per step are counted by torch's FlopCounterMode (forward and backward as executed),
 so ``achieved_tflops`` / ``matmul_tflops`` is a hardware-independent efficiency ratio.
@@ -49,6 +49,7 @@ from benchlib import (  # noqa: E402
 )
 
 from seqgan.config import load_config  # noqa: E402
+from seqgan.data.scp import write_scp  # noqa: E402
 from seqgan.tasks import get_task  # noqa: E402
 from seqgan.train.trainer import Trainer  # noqa: E402
 
@@ -66,10 +67,10 @@ def _trainer(task: Any, exp_dir: Path, args: argparse.Namespace) -> Trainer:
     return trainer
 
 
-def _build(trainer: Trainer) -> None:
-    """The trainer's networks and optimisers, without touching a dataset."""
+def _setup(trainer: Trainer) -> None:
+    """The trainer's networks and optimisers, without touching a dataset (the batches are made here)."""
     trainer.task.train_dataset = lambda: [None]  # type: ignore[method-assign]
-    trainer._build()
+    trainer.setup()
 
 
 def _measure(trainer: Trainer, batch: Any, examples: int, iters: int, warmup: int) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def _se_trainer(
 
 def bench_segan(preset: str, batch: int, window: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     trainer = _se_trainer(preset, batch, window, args, tmp / f"se_{preset}_{batch}", "unused")
-    _build(trainer)
+    _setup(trainer)
     batch_data = window_batch(batch, window, trainer.device)
     result = {"model": preset, "batch": batch, "window": window}
     result.update(_measure(trainer, batch_data, batch, args.iters, args.warmup))
@@ -121,16 +122,15 @@ def bench_segan(preset: str, batch: int, window: int, args: argparse.Namespace, 
 def bench_end_to_end(
     preset: str, batch: int, window: int, args: argparse.Namespace, tmp: Path, data: Path
 ) -> dict[str, Any]:
-    """Whole training steps with batches from the trainer's own data path (``Trainer._batches``)."""
+    """Whole training steps with batches from the trainer's own data path (``Trainer.batches``)."""
     trainer = _se_trainer(preset, batch, window, args, tmp / f"e2e_{preset}_{batch}", str(data))
     trainer.tc.num_workers = args.workers
     trainer.tc.data_on_device = args.data_on_device
-    trainer._build()
-    batches = trainer._batches()
+    batches = trainer.setup().batches()
     on_device = trainer.data_on_device
 
     def step() -> None:
-        train_step(trainer, next(batches))
+        trainer.train_step(batches)
 
     seconds = timed(step, trainer.device, args.iters, args.warmup)
     return {
@@ -156,8 +156,8 @@ def make_corpus(tmp: Path) -> Path:
             path = wavs / f"{kind}_{i:03d}.wav"
             sf.write(path, (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32), 16000, subtype="PCM_16")
             lines.append(f"utt{i:03d} {path}")
-    (data / "wav.scp").write_text("\n".join(noisy_lines) + "\n")
-    (data / "spk1.scp").write_text("\n".join(clean_lines) + "\n")
+    write_scp(data / "wav.scp", dict(line.split(" ", 1) for line in noisy_lines))
+    write_scp(data / "spk1.scp", dict(line.split(" ", 1) for line in clean_lines))
     return data
 
 
@@ -212,6 +212,22 @@ def bench_device_batches(
     return out
 
 
+def make_episodes(tmp: Path, frames: int = 16, size: int = 32) -> Path:
+    """An ``episodes.scp`` of two short RGB episodes of random frames (they give the frame geometry)."""
+    from seqgan.data.episodes import write_episode, write_episodes_scp
+
+    rng = np.random.default_rng(0)
+    entries = {}
+    for i in range(2):
+        path = tmp / "episodes" / f"ep{i}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_episode(path, rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8))
+        entries[f"ep{i}"] = path
+    scp = tmp / "episodes" / "episodes.scp"
+    write_episodes_scp(scp, entries)
+    return scp
+
+
 def bench_frames(preset: str, batch: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     cfg = load_config(
         None,
@@ -219,15 +235,13 @@ def bench_frames(preset: str, batch: int, args: argparse.Namespace, tmp: Path) -
             f"model.preset={preset}",
             "data.patch_size=32",
             f"train.batch_size={batch}",
-            "data.train_scp=unused",
+            f"data.train_scp={make_episodes(tmp)}",
             "train.skip_nonfinite=false",
         ],
         task="next_frame",
     )
-    task = get_task("next_frame")(cfg)
-    task._geometry = (3, 32, 32)  # RGB patches; no dataset needed
-    trainer = _trainer(task, tmp / f"vp_{preset}_{batch}", args)
-    _build(trainer)
+    trainer = _trainer(get_task("next_frame")(cfg), tmp / f"vp_{preset}_{batch}", args)
+    trainer.setup()  # the batches are made below; the episodes give the networks their geometry
     g = torch.Generator().manual_seed(0)
     k = cfg.data.context
     batch_data = {

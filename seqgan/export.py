@@ -17,7 +17,6 @@ loads the weights strictly and returns it in eval mode with ``module.metadata`` 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Mapping
@@ -30,14 +29,14 @@ from torch import nn
 from seqgan import __version__
 from seqgan.atomic import temp_beside
 from seqgan.models.base import MODELS
+from seqgan.train.checkpoint import ModelFileError, read_checkpoint, resolve_checkpoint
+
+# ModelFileError, read_checkpoint and resolve_checkpoint live in seqgan.train.checkpoint (one module
+# reads every training checkpoint); they are imported here for the export and CLI code that uses them
 
 _RESERVED = ("architecture", "hparams", "seqgan_version", "json_keys")
 # safetensors stores an 8-byte header length, then a JSON header that starts with "{"
 _HEADER_LIMIT = 100_000_000
-
-
-class ModelFileError(ValueError):
-    """An exported model or checkpoint cannot be read; the message names the file and what to do."""
 
 
 def architecture_name(module: nn.Module) -> str:
@@ -168,17 +167,11 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, dict
 
 
 def _ensure_registered(architecture: str) -> None:
-    """Imports the model families so that ``architecture`` can be found (tolerating missing ones)."""
-    if architecture in MODELS:
-        return
-    from seqgan import models
+    """Imports the model families so that ``architecture`` can be found."""
+    if architecture not in MODELS:
+        from seqgan.models import load_families
 
-    for module in getattr(models, "_FAMILIES", ()):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
+        load_families()
 
 
 def build_model(architecture: str, hparams: dict[str, Any], source: str = "") -> nn.Module:
@@ -270,49 +263,6 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
 # -- checkpoints --------------------------------------------------------------------------------
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A checkpoint file, or an experiment folder -> its ``checkpoints/last.pt``."""
-    p = Path(path)
-    if p.is_dir():
-        last = p / "checkpoints" / "last.pt"
-        if not last.is_file():
-            raise ModelFileError(
-                f"{p}: an experiment folder without checkpoints/last.pt; name a checkpoint file"
-            )
-        return last
-    if not p.is_file():
-        raise ModelFileError(f"{p}: no such checkpoint file or experiment folder")
-    return p
-
-
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Loads a training checkpoint (``torch.load(weights_only=True)``, never arbitrary pickle)."""
-    p = resolve_checkpoint(path)
-    try:
-        from seqgan.train.checkpoint import CheckpointError
-        from seqgan.train.checkpoint import read_checkpoint as _read
-    except ImportError:
-        CheckpointError, _read = None, None
-    try:
-        ckpt = _read(p) if _read is not None else torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for a bad file
-        if CheckpointError is not None and isinstance(e, CheckpointError):
-            raise ModelFileError(str(e)) from None
-        raise ModelFileError(f"{p}: not a readable seqgan checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(ckpt, dict) or "models" not in ckpt:
-        raise ModelFileError(f"{p}: not a seqgan training checkpoint (no 'models' entry)")
-    return ckpt
-
-
-def _strip_wrapper_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drops ``module.`` (DistributedDataParallel) / ``_orig_mod.`` (torch.compile) key prefixes."""
-    out = dict(state)
-    for prefix in ("module.", "_orig_mod."):
-        if out and all(k.startswith(prefix) for k in out):
-            out = {k[len(prefix) :]: v for k, v in out.items()}
-    return out
-
-
 def generator_from_checkpoint(ckpt: Mapping[str, Any], source: str = "") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuilds the generator of a training checkpoint (EMA weights when present).
 
@@ -331,7 +281,7 @@ def generator_from_checkpoint(ckpt: Mapping[str, Any], source: str = "") -> tupl
     if which not in models:
         raise ModelFileError(f"{source}: the checkpoint holds no generator weights")
     module = build_model(export["architecture"], dict(export.get("hparams") or {}), source=source)
-    load_state_dict_checked(module, _strip_wrapper_prefix(models[which]), source)
+    load_state_dict_checked(module, models[which], source)
     module.eval()
     metadata = dict(export.get("metadata") or {})
     metadata.setdefault("step", int(ckpt.get("step", 0)))

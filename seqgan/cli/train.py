@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print("seqgan train: -o/--exp-dir is required", file=sys.stderr)
         return 2
     from seqgan.tasks import get_task
+    from seqgan.train.checkpoint import CheckpointError
     from seqgan.train.trainer import Trainer
 
     exp_dir = Path(args.exp_dir)
@@ -65,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(handler)
     task = get_task(config.task)(config)
     trainer = Trainer(task, exp_dir, init_from=args.init_from)
-    trainer.fit()
+    try:
+        trainer.fit()
+    except CheckpointError as e:
+        print(f"seqgan train: {e}", file=sys.stderr)
+        return 1
     print(f"seqgan train: step {trainer.step}; checkpoint {trainer.last_checkpoint}")
     return 0

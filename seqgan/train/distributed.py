@@ -51,11 +51,6 @@ def init_distributed(device_type: str) -> DistInfo:
     return DistInfo(rank=rank, world_size=world, local_rank=local_rank)
 
 
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()
-
-
 def any_flag(flag: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """``flag`` (a boolean tensor) or-ed over the ranks, on the device: no host sync."""
     if not info.enabled:
@@ -66,5 +61,6 @@ def any_flag(flag: torch.Tensor, info: DistInfo) -> torch.Tensor:
 
 
 def cleanup(info: DistInfo) -> None:
+    """Leaves the process group (when this process joined one)."""
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -1,11 +1,14 @@
-"""Optimisers and learning-rate schedules built from :class:`seqgan.config.OptimizerConfig`."""
+"""Optimisers and learning-rate schedules built from :class:`seqgan.config.OptimizerConfig`, and the
+two updates the trainer makes without a host sync (a skipped optimiser step, the EMA of the generator).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from seqgan.config import ConfigError, OptimizerConfig, SchedulerConfig
 
@@ -66,5 +69,54 @@ def lr_factor(cfg: SchedulerConfig, step: int, max_steps: int) -> float:
 
 
 def set_lr(optimizer: torch.optim.Optimizer, base_lr: float, factor: float) -> None:
+    """Sets every parameter group's learning rate to ``base_lr * factor``."""
     for group in optimizer.param_groups:
         group["lr"] = base_lr * factor
+
+
+# -- updates decided on the device ------------------------------------------------------------------
+# torch has no public way to give an optimiser's step, or a list-wide lerp, a verdict that is still on
+# the device. The two functions below are the only places seqgan uses torch's non-public hooks for it;
+# tests/train/test_optim.py checks that the hooks still behave as relied on here.
+
+
+def skips_on_device_flag(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether :func:`step_unless` can skip ``optimizer``'s update without a host sync (fused kernels)."""
+    # torch.amp.GradScaler reads the same attribute: it marks optimisers whose step() takes the
+    # found_inf / grad_scale attributes (the fused Adam, AdamW and SGD kernels)
+    return bool(getattr(optimizer, "_step_supports_amp_scaling", False))
+
+
+def step_unless(optimizer: torch.optim.Optimizer, bad: torch.Tensor) -> None:
+    """``optimizer.step()`` unless ``bad`` (a boolean tensor on the device) is true, without a host sync.
+
+    Only for optimisers where :func:`skips_on_device_flag` holds: their fused kernels leave the
+    parameters, moments and step counts unchanged when ``found_inf`` is 1, as they do for
+    ``torch.amp.GradScaler``, which sets ``found_inf`` and ``grad_scale`` around ``step()`` the same way.
+    """
+    optimizer.found_inf, optimizer.grad_scale = bad.float(), None
+    try:
+        optimizer.step()
+    finally:
+        del optimizer.found_inf, optimizer.grad_scale
+
+
+@torch.no_grad()
+def ema_update_(
+    ema: Sequence[torch.Tensor], params: Sequence[torch.Tensor], decay: float, ok: torch.Tensor | None = None
+) -> None:
+    """``e = decay * e + (1 - decay) * p`` for every pair, in place, in one list-wide kernel.
+
+    Args:
+        ema: the averaged tensors (floating point).
+        params: the current tensors, in the same order and shapes.
+        decay: in ``[0, 1]``; 0 copies ``params``.
+        ok: a boolean device tensor; where it is False the EMA stays as it is (a skipped turn).
+    """
+    if ok is None:
+        get_ema_multi_avg_fn(decay)(list(ema), list(params), None)
+        return
+    # a weight held on the device: only the foreach lerp (one of torch's beta "foreach" operations,
+    # underscore-named) takes it for a whole list; torch.lerp per tensor would launch a kernel each
+    weight = ok.to(params[0].dtype) * (1.0 - decay)
+    torch._foreach_lerp_(list(ema), list(params), [weight] * len(ema))

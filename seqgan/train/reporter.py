@@ -89,7 +89,7 @@ class Reporter:
                 total=max_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True
             )
 
-    def step(self, step: int) -> None:
+    def step(self) -> None:
         """Advances the progress bar by one step."""
         if self._bar is not None:
             self._bar.update(1)

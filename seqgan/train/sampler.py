@@ -33,7 +33,6 @@ class InfiniteBatchSampler:
         rank: int = 0,
         world_size: int = 1,
         start_batch: int = 0,
-        shuffle: bool = True,
     ) -> None:
         if dataset_size <= 0:
             raise ValueError("the training set is empty")
@@ -43,14 +42,11 @@ class InfiniteBatchSampler:
         self.rank = rank
         self.world_size = world_size
         self.start_batch = start_batch
-        self.shuffle = shuffle
         self._perm_epoch = -1
         self._perm: list[int] = []
 
     def _index(self, k: int) -> int:
         epoch, pos = divmod(k, self.n)
-        if not self.shuffle:
-            return pos
         if epoch != self._perm_epoch:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._perm = torch.randperm(self.n, generator=g).tolist()

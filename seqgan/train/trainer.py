@@ -14,6 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,17 @@ from torch.utils.data import DataLoader
 
 from seqgan.adversarial import clip_weights_
 from seqgan.config import ConfigError, ExperimentConfig, check_train_config, dump_config, to_dict
-from seqgan.tasks.base import GANTask, Nets, TurnOutput
+from seqgan.tasks.base import GANTask, Nets, RegTurn, TurnOutput
 from seqgan.train import checkpoint as ckpt
 from seqgan.train.distributed import DistInfo, any_flag, cleanup, init_distributed
-from seqgan.train.optim import build_optimizer, lr_factor, set_lr
+from seqgan.train.optim import (
+    build_optimizer,
+    ema_update_,
+    lr_factor,
+    set_lr,
+    skips_on_device_flag,
+    step_unless,
+)
 from seqgan.train.reporter import Reporter, StatsAccumulator
 from seqgan.train.sampler import InfiniteBatchSampler
 
@@ -100,10 +108,15 @@ class _StopRequest:
 class Trainer:
     """Trains ``task`` as ``config.train`` says, in experiment directory ``exp_dir``.
 
+    ``fit()`` is the whole run. Its parts are public for benchmarks, tests and other loops:
+    :meth:`setup` (networks, optimisers, data, resume), :meth:`batches` (the training data path),
+    :meth:`train_step` (one step) and :meth:`run_turn` (one turn of one network).
+
     Args:
         task: the task (owns the forward passes and losses).
-        exp_dir: where config, checkpoints, logs and samples go. A ``checkpoints/last.pt`` there is
-            resumed automatically (everything: weights, optimisers, step, random states).
+        exp_dir: where config, checkpoints, logs and samples go. A checkpoint there
+            (``checkpoints/last.pt``, or ``previous.pt`` when that one is unreadable) is resumed
+            automatically (everything: weights, optimisers, step, random states).
         init_from: a checkpoint or exported model to take *weights only* from when starting fresh.
     """
 
@@ -123,12 +136,31 @@ class Trainer:
         self.step = 0
         self.batches_seen = 0
         self.skipped = {"discriminator": 0, "generator": 0}
+        self.stats = StatsAccumulator()  # per-turn statistics since the last log line
         # turns skipped on the device and not yet counted on the host (the sync-free guard)
         self._skipped_pending: dict[str, torch.Tensor] = {}
-        self._stop_at: int | None = None
+        self._data_seconds = 0.0  # time spent waiting for batches since the last log line
+        self._ready = False
+        self._saved_step: int | None = None  # the step of a readable checkpoints/last.pt, if any
+        self._last_readable = True  # False after resuming past an unreadable last.pt: not kept on save
 
     # -- construction ---------------------------------------------------------------------------------
-    def _build(self) -> None:
+    def setup(self) -> Trainer:
+        """Builds everything a step needs and restores the run's state; a second call does nothing.
+
+        Seeds every random generator, builds the networks (on the device; DDP-wrapped and compiled as
+        configured), the EMA, the optimisers, the training set and the regularisation turns, writes
+        ``config.yaml`` and then resumes from the experiment's checkpoint, or takes weights from
+        ``init_from`` when there is none.
+
+        Returns:
+            The trainer itself.
+
+        Raises:
+            CheckpointError: the experiment has checkpoints but none of them can be read.
+        """
+        if self._ready:
+            return self
         tc = self.tc
         seed_everything(tc.seed)
         if self.device.type == "cuda":
@@ -160,9 +192,23 @@ class Trainer:
                 if id(module) not in compiled:
                     compiled[id(module)] = torch.compile(module, mode=tc.compile_mode)
                 setattr(self, name, compiled[id(module)])
-        dataset = self.task.train_dataset()
-        self.dataset = dataset
-        self.dataset_size = len(dataset)
+        self.dataset = self.task.train_dataset()
+        self.dataset_size = len(self.dataset)
+        self.regularizers = self.task.regularizers()
+        if self.dist.is_main:
+            self.exp_dir.mkdir(parents=True, exist_ok=True)
+            (self.exp_dir / "config.yaml").write_text(dump_config(self.config))
+        found = ckpt.find_resume_checkpoint(self.exp_dir, map_location=self.device)
+        if found is not None:
+            state, path = found
+            self.load_state_dict(state, str(path))
+            self._last_readable = path == self.last_checkpoint
+            self._saved_step = self.step if self._last_readable else None
+            log.info("resumed from %s at step %d", path, self.step)
+        elif self.init_from:
+            self._init_weights(Path(self.init_from))
+        self._ready = True
+        return self
 
     def _sampler(self) -> InfiniteBatchSampler:
         tc = self.tc
@@ -195,8 +241,13 @@ class Trainer:
         log.info("training data held on %s", self.device)
         return (batches(keys) for keys in self._sampler())
 
-    def _batches(self) -> Iterator[Any]:
-        """The training batches on the device: gathered there, or loaded and copied."""
+    def batches(self) -> Iterator[Any]:
+        """The training batches, on the device, from where the run stands (``batches_seen``) onwards.
+
+        Gathered from the corpus held on the device when ``train.data_on_device`` allows it and the task
+        can, loaded by a ``DataLoader`` and copied otherwise; ``data_on_device`` tells which. Infinite.
+        """
+        self.setup()
         on_device = self._device_batches()
         self.data_on_device = on_device is not None
         if on_device is not None:
@@ -223,9 +274,11 @@ class Trainer:
     # -- checkpoints ----------------------------------------------------------------------------------
     @property
     def last_checkpoint(self) -> Path:
-        return self.exp_dir / "checkpoints" / "last.pt"
+        """``exp_dir/checkpoints/last.pt``, where :meth:`save` writes (the one before: ``previous.pt``)."""
+        return ckpt.last_path(self.exp_dir)
 
     def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as :mod:`seqgan.train.checkpoint` documents it."""
         models = {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict()}
         if self.ema is not None:
             models["generator_ema"] = self.ema.state_dict()
@@ -245,35 +298,39 @@ class Trainer:
             },
         }
 
-    def save(self, path: Path | None = None) -> None:
-        self._count_skipped()
-        if not self.dist.is_main:
-            return
-        path = path or self.last_checkpoint
-        ckpt.save_checkpoint(self.state_dict(), path)
-        log.info("saved %s (step %d)", path, self.step)
+    def load_state_dict(self, state: dict[str, Any], source: str = "checkpoint") -> None:
+        """Restores what :meth:`state_dict` returned (after :meth:`setup` built the networks).
 
-    def _resume(self, path: Path) -> None:
-        state = ckpt.read_checkpoint(path, map_location=self.device)
-        ckpt.load_weights(self.generator, state["models"]["generator"], str(path))
-        ckpt.load_weights(self.discriminator, state["models"]["discriminator"], str(path))
+        Raises:
+            CheckpointError: the weights do not fit the networks (the message names ``source``).
+        """
+        models = state["models"]
+        ckpt.load_weights(self.generator, models["generator"], source)
+        ckpt.load_weights(self.discriminator, models["discriminator"], source)
         if self.ema is not None:
-            ckpt.load_weights(
-                self.ema, state["models"].get("generator_ema", state["models"]["generator"]), str(path)
-            )
+            ckpt.load_weights(self.ema, models.get("generator_ema", models["generator"]), source)
         self.opt_g.load_state_dict(state["optimizers"]["generator"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
         self.step = int(state["step"])
         self.batches_seen = int(state["trainer"]["batches_seen"])
         self.skipped.update(state["trainer"].get("skipped", {}))
         ckpt.set_rng_state(state["rng"])
-        log.info("resumed from %s at step %d", path, self.step)
+
+    def save(self) -> None:
+        """Writes ``checkpoints/last.pt`` (rank 0), keeping the checkpoint before it as ``previous.pt``."""
+        self.count_skipped()
+        if self.dist.is_main:
+            ckpt.save_checkpoint(self.state_dict(), self.last_checkpoint, keep_previous=self._last_readable)
+            log.info("saved %s (step %d)", self.last_checkpoint, self.step)
+        self._saved_step, self._last_readable = self.step, True
 
     def _init_weights(self, source: Path) -> None:
         """Weights only (no optimiser, step or random state): a fine-tuning start."""
         if source.suffix == ".safetensors":
             from safetensors.torch import load_file
 
+            if not source.is_file():
+                raise ckpt.CheckpointError(f"{source}: no such model file (--init-from / init_from)")
             ckpt.load_weights(self.generator, load_file(str(source), device=str(self.device)), str(source))
             log.info("initialised the generator from %s", source)
         else:
@@ -291,17 +348,26 @@ class Trainer:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _turn(
-        self, network: str, run: Any, batch: Any, scale: float = 1.0
+    def run_turn(
+        self, network: str, batch: Any, regularizer: RegTurn | None = None
     ) -> tuple[TurnOutput, torch.Tensor | None] | None:
-        """Runs one turn updating ``network``.
+        """Runs one turn updating ``network`` ("discriminator" or "generator") on ``batch``.
 
-        Returns ``(output, ok)``, or None when the turn was skipped as non-finite. With a fused optimiser
-        the check stays on the device: ``ok`` is then a boolean tensor (whether the update was taken);
-        otherwise it is None.
+        The task's turn for that network, or ``regularizer``'s (its loss multiplied by its interval).
+        Only ``network`` gets gradients; after the update (non-finite turns skipped, gradients clipped,
+        WGAN weights clamped) both optimisers are zeroed.
+
+        Returns:
+            ``(output, ok)``, or None when the turn was skipped as non-finite on the host. With a fused
+            optimiser the check stays on the device: ``ok`` is then a boolean tensor (whether the update
+            was taken); otherwise it is None.
         """
         tc = self.tc
         train_d = network == "discriminator"
+        if regularizer is not None:
+            run, scale = partial(self.task.regularizer_turn, regularizer.name), float(regularizer.interval)
+        else:
+            run, scale = (self.task.discriminator_turn if train_d else self.task.generator_turn), 1.0
         self.generator.requires_grad_(not train_d)
         self.discriminator.requires_grad_(train_d)
         # each network is DDP-wrapped only in its own turn; the other runs unwrapped, without gradients
@@ -317,6 +383,7 @@ class Trainer:
         loss.backward()
         ok: torch.Tensor | None = None  # the device's verdict, when the optimiser itself acts on it
         skip = False  # the host's verdict otherwise
+        bad: torch.Tensor | None = None
         if tc.skip_nonfinite or clip > 0:
             params = [p for p in module.parameters() if p.grad is not None]
             if clip > 0:
@@ -325,22 +392,21 @@ class Trainer:
                 norm = torch.nn.utils.get_total_norm([p.grad for p in params])
             if tc.skip_nonfinite:
                 bad = any_flag(~(torch.isfinite(norm) & torch.isfinite(out.loss.detach())), self.dist)
-                if getattr(opt, "_step_supports_amp_scaling", False):
-                    # fused kernels skip the update themselves when found_inf is 1: no host sync
-                    ok = ~bad
-                    opt.found_inf, opt.grad_scale = bad.float(), None
+                if skips_on_device_flag(opt):
+                    ok = ~bad  # fused kernels skip the update themselves: no host sync
                 else:
                     skip = bool(bad)  # one host sync per turn
         if skip:
             self.skipped[network] += 1
             self._warn_skipped(network, 1)
         else:
-            opt.step()
             if ok is not None:
-                del opt.found_inf, opt.grad_scale
+                step_unless(opt, bad)
                 pending = self._skipped_pending.get(network)
                 skipped = (~ok).long()
                 self._skipped_pending[network] = skipped if pending is None else pending + skipped
+            else:
+                opt.step()
             clip_value = self.task.discriminator_weight_clip() if train_d else 0.0
             if clip_value > 0:
                 with torch.no_grad():
@@ -360,14 +426,18 @@ class Trainer:
                 n,
             )
 
-    def _count_skipped(self) -> None:
-        """Folds the turns the device skipped into the host counters (a host sync: log and save only)."""
+    def count_skipped(self) -> dict[str, int]:
+        """Turns skipped as non-finite so far, per network (``skipped``).
+
+        Folds in the turns the device skipped (a host sync: the trainer calls it to log and save only).
+        """
         for network, pending in self._skipped_pending.items():
             new = int(pending)
             if new:
                 self.skipped[network] += new
                 self._warn_skipped(network, new)
         self._skipped_pending.clear()
+        return dict(self.skipped)
 
     @torch.no_grad()
     def _update_ema(self, ok: torch.Tensor | None = None) -> None:
@@ -375,12 +445,8 @@ class Trainer:
         if self.ema is None:
             return
         decay = self.tc.ema_decay if self.step >= self.tc.ema_start_step else 0.0
-        ema, params = list(self.ema.parameters()), [p.detach() for p in self.generator.parameters()]
-        if ok is None:
-            torch._foreach_lerp_(ema, params, 1.0 - decay)
-        else:
-            weight = ok.to(params[0].dtype) * (1.0 - decay)
-            torch._foreach_lerp_(ema, params, [weight] * len(ema))
+        params = [p.detach() for p in self.generator.parameters()]
+        ema_update_(list(self.ema.parameters()), params, decay, ok)
         for e, b in zip(self.ema.buffers(), self.generator.buffers()):
             e.copy_(b)
 
@@ -412,31 +478,60 @@ class Trainer:
         g.train(was_training)
 
     # -- the loop -----------------------------------------------------------------------------------------
-    def fit(self, stop_at: int | None = None) -> dict[str, float]:
-        """Trains until ``max_steps`` (or ``stop_at``, as if interrupted there); returns the last stats."""
+    def train_step(self, batches: Iterator[Any]) -> None:
+        """One training step: ``n_critic`` discriminator turns (a fresh batch each from ``batches``), a
+        generator turn on the last batch (after ``d_warmup_steps``; then the EMA moves), the
+        regularisation turns due at this step; ``step`` advances by one.
+
+        The turns' statistics go to ``stats``. Nothing here waits for the device unless the non-finite
+        guard has to check a non-fused optimiser's turn on the host.
+        """
         tc = self.tc
-        self._build()
-        if self.dist.is_main:
-            self.exp_dir.mkdir(parents=True, exist_ok=True)
-            (self.exp_dir / "config.yaml").write_text(dump_config(self.config))
-        if self.last_checkpoint.is_file():
-            self._resume(self.last_checkpoint)
-        elif self.init_from:
-            self._init_weights(Path(self.init_from))
+        self.setup()
+        self.task.set_step(self.step)
+        self._set_lrs()
+        # n_critic 0 trains the generator alone (a no-adversarial baseline): one batch per step
+        for turn in range(max(1, tc.n_critic)):
+            t0 = time.perf_counter()
+            batch = next(batches)
+            self._data_seconds += time.perf_counter() - t0
+            self.batches_seen += 1
+            if turn < tc.n_critic:
+                self._add_stats(self.run_turn("discriminator", batch))
+        if self.step >= tc.d_warmup_steps:
+            done = self.run_turn("generator", batch)
+            self._add_stats(done)
+            if done is not None:
+                self._update_ema(done[1])
+        for reg in self.regularizers:
+            if (self.step + 1) % reg.interval == 0:
+                self._add_stats(self.run_turn(reg.network, batch, regularizer=reg))
+        self.step += 1
+
+    def _add_stats(self, done: tuple[TurnOutput, torch.Tensor | None] | None) -> None:
+        if done is not None:
+            self.stats.add(done[0].stats, weight=done[1])
+
+    def fit(self, stop_at: int | None = None) -> dict[str, float]:
+        """Trains until ``max_steps`` (or ``stop_at``, as if interrupted there); returns the last stats.
+
+        Saves ``checkpoints/last.pt`` every ``save_interval`` steps and on every exit at a step boundary
+        (the end, Ctrl-C, SIGTERM).
+        """
+        tc = self.tc
+        self.setup()
         if self.step >= tc.max_steps:
             log.info("already trained to step %d (max_steps %d); nothing to do", self.step, tc.max_steps)
             return {}
         reporter = Reporter(
             self.exp_dir, tc.max_steps, enabled=self.dist.is_main, progress=tc.progress, start_step=self.step
         )
-        acc = StatsAccumulator()
         last: dict[str, float] = {}
-        regs = self.task.regularizers()
         self.generator.train()
         self.discriminator.train()
-        batches = self._batches()
-        t_data = 0.0
-        self._at_step_boundary = True
+        batches = self.batches()
+        self._data_seconds = 0.0
+        at_step_boundary = True
         log.info(
             "training %s on %s for %d steps (from step %d), %d examples, batch %d x %d process(es)",
             self.config.task,
@@ -450,48 +545,21 @@ class Trainer:
         try:
             with _StopRequest() as stop:
                 while self.step < tc.max_steps:
-                    self._at_step_boundary = False
-                    self.task.set_step(self.step)
-                    self._set_lrs()
-                    # n_critic 0 trains the generator alone (a no-adversarial baseline): one batch per step
-                    for turn in range(max(1, tc.n_critic)):
-                        t0 = time.perf_counter()
-                        batch = next(batches)
-                        t_data += time.perf_counter() - t0
-                        self.batches_seen += 1
-                        if turn < tc.n_critic:
-                            done = self._turn("discriminator", self.task.discriminator_turn, batch)
-                            if done is not None:
-                                acc.add(done[0].stats, weight=done[1])
-                    if self.step >= tc.d_warmup_steps:
-                        done = self._turn("generator", self.task.generator_turn, batch)
-                        if done is not None:
-                            acc.add(done[0].stats, weight=done[1])
-                            self._update_ema(done[1])
-                    for reg in regs:
-                        if (self.step + 1) % reg.interval == 0:
-                            done = self._turn(
-                                reg.network,
-                                lambda b, n, r=reg: self.task.regularizer_turn(r.name, b, n),
-                                batch,
-                                scale=float(reg.interval),
-                            )
-                            if done is not None:
-                                acc.add(done[0].stats, weight=done[1])
-                    self.step += 1
-                    self._at_step_boundary = True
-                    reporter.step(self.step)
+                    at_step_boundary = False
+                    self.train_step(batches)
+                    at_step_boundary = True
+                    reporter.step()
                     if self.step % tc.log_interval == 0 or self.step == tc.max_steps:
-                        last = acc.means()
-                        self._count_skipped()
+                        last = self.stats.means()
+                        self.count_skipped()
                         last.update(
                             lr_g=self.opt_g.param_groups[0]["lr"],
                             lr_d=self.opt_d.param_groups[0]["lr"],
-                            data_s=t_data,
+                            data_s=self._data_seconds,
                         )
                         if any(self.skipped.values()):
                             last.update({f"skipped_{k}": float(v) for k, v in self.skipped.items()})
-                        t_data = 0.0
+                        self._data_seconds = 0.0
                         reporter.report(self.step, last)
                     self._run_eval_and_samples(reporter)
                     if tc.save_interval > 0 and self.step % tc.save_interval == 0:
@@ -499,19 +567,21 @@ class Trainer:
                     if stop.requested or (stop_at is not None and self.step >= stop_at):
                         break
         finally:
-            # a save on every exit at a step boundary: normal end, Ctrl-C, SIGTERM; a step broken off
-            # half-way (an error, a second Ctrl-C) would not resume exactly, so the last save stays
-            if self._at_step_boundary:
-                self.save()
-            else:
+            # a save on every exit at a step boundary (unless this step is saved already): normal end,
+            # Ctrl-C, SIGTERM; a step broken off half-way (an error, a second Ctrl-C) would not resume
+            # exactly, so the last save stays
+            if not at_step_boundary:
                 log.warning(
                     "stopped in the middle of step %d: keeping the last saved checkpoint", self.step + 1
                 )
+            elif self._saved_step != self.step:
+                self.save()
             reporter.close()
             cleanup(self.dist)
         return last
 
     def _set_lrs(self) -> None:
+        """The learning rates of this step (a pure function of the step: nothing to checkpoint)."""
         tc = self.tc
         set_lr(self.opt_g, tc.optim_g.lr, lr_factor(tc.sched_g, self.step, tc.max_steps))
         set_lr(self.opt_d, tc.optim_d.lr, lr_factor(tc.sched_d, self.step, tc.max_steps))

@@ -367,15 +367,12 @@ def test_a_training_step_never_waits_for_the_gpu(dirs, tmp_path):
         "train.ema_decay=0.9",
         "data.valid_dir=",
     )
-    trainer = Trainer(task, tmp_path / "exp")
-    trainer._build()
-    batches = trainer._batches()
+    trainer = Trainer(task, tmp_path / "exp").setup()
+    batches = trainer.batches()
     assert trainer.data_on_device and trainer.tc.skip_nonfinite
 
     def step():
-        trainer._turn("discriminator", task.discriminator_turn, next(batches))
-        done = trainer._turn("generator", task.generator_turn, next(batches))
-        trainer._update_ema(done[1])
+        trainer.train_step(batches)  # a discriminator turn, a generator turn, the EMA
 
     step()  # optimiser state, cuDNN autotuning
     torch.cuda.synchronize()
@@ -385,5 +382,4 @@ def test_a_training_step_never_waits_for_the_gpu(dirs, tmp_path):
         step()
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    trainer._count_skipped()
-    assert trainer.skipped == {"discriminator": 0, "generator": 0}
+    assert trainer.count_skipped() == {"discriminator": 0, "generator": 0}

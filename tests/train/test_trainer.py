@@ -14,7 +14,9 @@ import torch
 from seqgan.config import load_config
 from seqgan.tasks.base import TurnOutput
 from seqgan.tasks.toy import ToyTask
+from seqgan.train import trainer as trainer_module
 from seqgan.train.checkpoint import read_checkpoint
+from seqgan.train.optim import skips_on_device_flag
 from seqgan.train.trainer import Trainer
 
 FAST = [
@@ -48,15 +50,14 @@ def test_each_turn_updates_only_its_network(tmp_path):
             )
             return TurnOutput(loss)
 
-    trainer = Trainer(make_task(cls=Undetached), tmp_path)
-    trainer._build()
-    batch = next(iter(trainer._loader()))
+    trainer = Trainer(make_task(cls=Undetached), tmp_path).setup()
+    batch = next(trainer.batches())
     g0, d0 = params(trainer.generator), params(trainer.discriminator)
-    trainer._turn("discriminator", trainer.task.discriminator_turn, batch)
+    trainer.run_turn("discriminator", batch)
     assert changed(d0, trainer.discriminator) and not changed(g0, trainer.generator)
     assert all(p.grad is None for p in [*trainer.generator.parameters(), *trainer.discriminator.parameters()])
     d1 = params(trainer.discriminator)
-    trainer._turn("generator", trainer.task.generator_turn, batch)
+    trainer.run_turn("generator", batch)
     assert changed(g0, trainer.generator) and not changed(d1, trainer.discriminator)
 
 
@@ -113,9 +114,7 @@ def test_init_from_takes_weights_only(tmp_path):
     source.fit()
     fresh = Trainer(
         make_task("train.max_steps=1"), tmp_path / "dst", init_from=tmp_path / "src/checkpoints/last.pt"
-    )
-    fresh._build()
-    fresh._init_weights(tmp_path / "src/checkpoints/last.pt")
+    ).setup()
     for a, b in zip(source.generator.parameters(), fresh.generator.parameters()):
         assert torch.equal(a, b)
     assert fresh.step == 0 and not fresh.opt_g.state  # no optimiser state carried over
@@ -127,8 +126,7 @@ def test_nonfinite_turns_are_skipped_and_counted(tmp_path):
             out = super().generator_turn(batch, nets)
             return TurnOutput(out.loss * float("nan"), out.stats)
 
-    trainer = Trainer(make_task("train.max_steps=5", cls=Exploding), tmp_path)
-    trainer._build()
+    trainer = Trainer(make_task("train.max_steps=5", cls=Exploding), tmp_path).setup()
     g0 = params(trainer.generator)
     trainer.fit()
     assert trainer.skipped["generator"] == 5 and trainer.skipped["discriminator"] == 0
@@ -197,8 +195,7 @@ def test_toy_task_learns_the_mixture_moments(tmp_path, objective):
 
 
 def test_n_critic_zero_trains_the_generator_alone(tmp_path):
-    trainer = Trainer(make_task("train.max_steps=4", "train.n_critic=0"), tmp_path)
-    trainer._build()
+    trainer = Trainer(make_task("train.max_steps=4", "train.n_critic=0"), tmp_path).setup()
     g0, d0 = params(trainer.generator), params(trainer.discriminator)
     trainer.fit()
     assert changed(g0, trainer.generator) and not changed(d0, trainer.discriminator)
@@ -226,7 +223,7 @@ def test_skipped_turns_leave_weights_ema_and_stats_alone(tmp_path, fused):
     trainer = Trainer(make_task(*overrides, cls=Exploding), tmp_path)
     trainer.fit()
     # fused kernels skip on the device (found_inf), the others after a host check: the same outcome
-    assert getattr(trainer.opt_g, "_step_supports_amp_scaling", False) is fused
+    assert skips_on_device_flag(trainer.opt_g) is fused
     assert trainer.skipped == {"discriminator": 0, "generator": 3}
     assert int(trainer.opt_g.state[next(trainer.generator.parameters())]["step"]) == 3
     assert all(torch.isfinite(p).all() for p in [*trainer.generator.parameters(), *trainer.ema.parameters()])
@@ -236,7 +233,7 @@ def test_skipped_turns_leave_weights_ema_and_stats_alone(tmp_path, fused):
     assert read_checkpoint(tmp_path)["trainer"]["skipped"] == {"discriminator": 0, "generator": 3}
 
 
-def test_fused_skipping_matches_the_host_check(tmp_path):
+def test_fused_skipping_matches_the_host_check(tmp_path, monkeypatch):
     """With the same fused optimiser, the device-side skip equals the host-side skip bit for bit."""
 
     class Exploding(ToyTask):
@@ -255,10 +252,13 @@ def test_fused_skipping_matches_the_host_check(tmp_path):
     ]
     device = Trainer(make_task(*overrides, cls=Exploding), tmp_path / "device")
     device.fit()
-    host = Trainer(make_task(*overrides, cls=Exploding), tmp_path / "host")
-    host._build()
-    host._build = lambda: None  # keep the optimisers built below
-    host.opt_d._step_supports_amp_scaling = False  # take the host-check branch with the same kernels
+    host = Trainer(make_task(*overrides, cls=Exploding), tmp_path / "host").setup()
+    # the discriminator takes the host-check branch with the same fused kernels
+    monkeypatch.setattr(
+        trainer_module,
+        "skips_on_device_flag",
+        lambda opt: opt is not host.opt_d and skips_on_device_flag(opt),
+    )
     host.fit()
     assert device.skipped == host.skipped == {"discriminator": 2, "generator": 0}
     _assert_same(_final_state(device)[0], _final_state(host)[0])
