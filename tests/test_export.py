@@ -168,6 +168,18 @@ def test_export_checkpoint_without_ema_uses_generator(tmp_path):
     torch.testing.assert_close(load_model(tmp_path / "g.safetensors")(x), gen.eval()(x), rtol=0, atol=0)
 
 
+def test_export_reads_checkpoints_through_the_checkpoint_module(tmp_path, capsys):
+    """A truncated checkpoint is one ModelFileError line naming it, from the API and the CLI."""
+    path, _, _ = _checkpoint(tmp_path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ModelFileError, match="last.pt: cannot read the checkpoint") as e:
+        export_checkpoint(tmp_path / "exp", tmp_path / "m.safetensors")
+    assert "\n" not in str(e.value)
+    assert main(["export", str(tmp_path / "exp"), "-o", str(tmp_path / "m.safetensors")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(path) in line and not (tmp_path / "m.safetensors").exists()
+
+
 def test_cli_export_and_info(tmp_path, capsys):
     path, _, _ = _checkpoint(tmp_path)
     out = tmp_path / "model.safetensors"
