@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from seqgan.enhance import Enhancer
 from seqgan.export import load_model, save_model
 from seqgan.models import MODELS, count_parameters
 from seqgan.models.cmgan import (
@@ -119,6 +121,18 @@ def test_unit_mask_and_zero_residual_give_back_the_input():
     x = wave(2, 1000)
     torch.testing.assert_close(g(x), x, rtol=0, atol=1e-5)
     torch.testing.assert_close(g.spectra(x)["mask"], torch.ones(2, 1000 // 16 + 1, 33))
+
+
+def test_drops_into_the_enhancer():
+    g = CMGANGenerator(**TINY_G)
+    with torch.no_grad():
+        g.mask_decoder.conv[-1].weight.zero_()
+        g.mask_decoder.conv[-1].bias.zero_()
+        g.complex_decoder.conv.weight.zero_()
+        g.complex_decoder.conv.bias.zero_()
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, 3000).astype(np.float32)
+    out = Enhancer(g, 16000, preemphasis=0.0, window=800, device="cpu").enhance(x, 16000)
+    np.testing.assert_allclose(out, x, atol=1e-4)
 
 
 def test_input_normalisation_makes_it_scale_equivariant():
