@@ -359,6 +359,10 @@ def test_overwrite_and_interrupted_runs_regenerate(tmp_path):
     assert not result["skipped"] and (out / ".done").is_file() and not (out / ".incomplete").exists()
     result = generate_corpus(out, overwrite=True, **dict(small, seed=99))
     assert not result["skipped"] and json.loads((out / "corpus.json").read_text())["seed"] == 99
+    # a corpus of an older format (other settings by definition) is regenerated without --overwrite
+    (out / ".done").write_text(json.dumps({"format_version": 1, "seed": 99}))
+    result = generate_corpus(out, **dict(small, seed=99))
+    assert not result["skipped"] and json.loads((out / ".done").read_text())["format_version"] == 2
 
 
 @needs_espeak

@@ -211,3 +211,23 @@ def speech_corpus_warp(x: np.ndarray, warp: float) -> np.ndarray:
     from seqgan.data.synth.speech import warp_resample
 
     return warp_resample(x, SR, warp, SR)
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_documents_and_checks_the_new_options(tmp_path, capsys):
+    from seqgan.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["data", "synth-speech", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--reverb-fraction", "--band-fraction", "--clip-fraction", "--level-range"):
+        assert option in text
+    for option in ("--synthesizers", "--languages", "--no-recorded-noises", "early-reverberant"):
+        assert option in text
+    assert main(["data", "synth-speech", "--out", str(tmp_path / "c"), "--level-range", "loud"]) == 1
+    assert "--level-range takes LOW,HIGH" in capsys.readouterr().err
+    assert main(["data", "synth-speech", "--out", str(tmp_path / "c"), "--clip-fraction", "2"]) == 1
+    assert "fraction must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()

@@ -1,23 +1,31 @@
-"""The synthetic noisy-speech corpus: espeak-ng talkers mixed with synthetic noises, Kaldi layout.
+"""The synthetic noisy-speech corpus: many synthetic talkers, rooms and noises, Kaldi layout.
 
 Layout written under ``out_dir``::
 
     wav/{train,dev,test}/{clean,noisy,noise}/<utt>.wav   16 kHz mono 16-bit PCM, noisy = clean + noise
     data/{train,dev,test}/wav.scp spk1.scp noise1.scp utt2spk spk2utt spk2gender text
-                          utt2dur utt2num_samples utt2snr utt2noise
-    corpus.json                                            seed, counts, speakers, noises, versions
+                          utt2dur utt2num_samples utt2snr utt2noise utt2lang utt2aug
+    corpus.json                                            seed, counts, speakers, noises, sources, versions
     .done                                                  written last: the corpus is complete
 
-Speakers are disjoint between the splits: the espeak-ng voice *variants* themselves are divided among
+Talkers come from espeak-ng (English accents and ten other languages), flite and festival
+(:mod:`seqgan.data.synth.voices`), planned by :mod:`seqgan.data.synth.speech_talkers`. Speakers are
+disjoint between the splits down to the voice: the espeak-ng voice *variants* are divided among
 train, dev, test and the babble talkers (given at least 4 installed variants per gender; espeak-ng
-1.51 has all 16 female and 37 male ones listed in :mod:`seqgan.data.synth.speech`), so no test voice
-is heard in training, not even as babble.
-The test set uses noise types held out from training (:data:`~seqgan.data.synth.noises.TEST_NOISES`)
-and the VoiceBank-DEMAND test SNRs. SNRs are measured on active speech (see
-:mod:`seqgan.data.synth.mixing`); the noisy file is the sample-exact sum of the clean and noise files.
+1.51 has all 16 female and 37 male ones listed in :mod:`seqgan.data.synth.speech`), and each
+flite / festival talker belongs to one split, so no test voice is heard in training, not even as
+babble. Held out for test as wholes: festival, the Slavic languages, the noise types of
+:data:`~seqgan.data.synth.noises.TEST_NOISES` and the recorded sources of
+:data:`~seqgan.data.synth.recorded.TEST_RECORDED`, rooms with RT60 above 0.8 s; the test set also
+uses the VoiceBank-DEMAND test SNRs. Rooms, band limits, clipping and input levels are drawn per
+utterance (:mod:`seqgan.data.synth.speech_utterance`, which also says what the clean target is).
+SNRs are measured on active speech (see :mod:`seqgan.data.synth.mixing`); the noisy file is the
+sample-exact sum of the clean and noise files.
 
 Every utterance draws from its own random stream derived from ``(seed, split, index)``, so the
-output is byte-identical for the same seed and settings, whatever the number of parallel jobs.
+output is byte-identical for the same seed, settings and installed packages, whatever the number
+of parallel jobs. A complete corpus of an older format is regenerated; one with other settings is
+kept unless ``overwrite`` is set.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqgan.data.scp import write_scp
 from seqgan.data.synth import recorded, voices
 from seqgan.data.synth.noises import NOISES, SPEECH_NOISES, TEST_NOISES, TRAIN_NOISES
 from seqgan.data.synth.phrases import HELD_OUT_FAMILY, LANGUAGES, family_of
@@ -158,9 +167,12 @@ def generate_corpus(
     spk_counts = {"train": speakers_train, "dev": speakers_dev, "test": speakers_test}
     fractions = {"reverb": reverb_fraction, "band": band_fraction, "clip": clip_fraction}
     _check_settings(counts, spk_counts, nj, fractions, level_range_db, synthesizers, languages)
-    train_kinds = _noise_list(train_noises, TRAIN_NOISES, recorded.TRAIN_RECORDED, recorded_noises, "train")
-    test_kinds = _noise_list(test_noises, TEST_NOISES, recorded.TEST_RECORDED, recorded_noises, "test")
-    noises = {"train": train_kinds, "dev": train_kinds, "test": test_kinds}
+    for split, given in (("train", train_noises), ("test", test_noises)):
+        if given is not None and not tuple(given):
+            raise ValueError(f"the {split} set needs at least one noise type")
+        for kind in given or ():
+            if kind not in recorded.RECORDED_NAMES:
+                NOISES.get(kind)  # raises with the list of choices
     snrs = {
         "train": tuple(map(float, train_snrs)),
         "dev": tuple(map(float, train_snrs)),
@@ -169,16 +181,21 @@ def generate_corpus(
     for split in SPLITS:
         if not snrs[split]:
             raise ValueError(f"the {split} set needs at least one SNR")
-    programs, other_voices = voices.available_voices(tuple(synthesizers))
+    # the settings asked for; what this machine has installed (voices, sound packages) is resolved
+    # below and recorded in corpus.json, so installing a package later keeps an existing corpus
     params = {
         "format_version": FORMAT_VERSION,
         "seed": int(seed),
         "sample_rate": SAMPLE_RATE,
         "utterances": counts,
         "speakers": spk_counts,
-        "noises": {k: list(v) for k, v in noises.items()},
+        "noises": {
+            "train": None if train_noises is None else list(train_noises),
+            "test": None if test_noises is None else list(test_noises),
+        },
+        "recorded_noises": bool(recorded_noises),
         "snrs_db": {k: list(v) for k, v in snrs.items()},
-        "voices": sorted(f"{v.engine}:{v.name}" for v in other_voices),
+        "synthesizers": list(synthesizers),
         "languages": sorted(set(languages) | {"en"}),
         "fractions": fractions,
         "level_range_db": [float(v) for v in level_range_db],
@@ -188,6 +205,10 @@ def generate_corpus(
         summary = json.loads((out / "corpus.json").read_text())
         logger.info("%s already holds this corpus; nothing to do (overwrite to regenerate)", out)
         return {**summary, "out_dir": str(out), "skipped": True, "seconds": time.perf_counter() - start}
+    train_kinds = _noise_list(train_noises, TRAIN_NOISES, recorded.TRAIN_RECORDED, recorded_noises, "train")
+    test_kinds = _noise_list(test_noises, TEST_NOISES, recorded.TEST_RECORDED, recorded_noises, "test")
+    noises = {"train": train_kinds, "dev": train_kinds, "test": test_kinds}
+    programs, other_voices = voices.available_voices(tuple(synthesizers))
     exe = find_espeak(espeak)  # before touching the output directory
     programs["espeak"] = exe
     _clear_out_dir(out, params)
@@ -227,7 +248,7 @@ def generate_corpus(
         len(spoken),
         len(female),
         len(male),
-        ", ".join(params["voices"]) or "none",
+        ", ".join(f"{v.engine}:{v.name}" for v in other_voices) or "none",
         nj,
     )
 
@@ -268,6 +289,8 @@ def generate_corpus(
         **params,
         "espeak_ng_version": version,
         "synthesizers": sorted(programs),
+        "voices": sorted(f"{v.engine}:{v.name}" for v in other_voices),
+        "noise_types": {k: list(v) for k, v in noises.items()},
         "recorded_sources": [
             {"name": r.name, "package": r.package, "licence": r.licence, "split": r.split, "kind": r.kind}
             for r in recorded.SOURCES
@@ -421,7 +444,7 @@ def _write_data_dir(data_dir: Path, records: list[dict], speakers: list[Speaker]
     records = sorted(records, key=lambda r: r["utt_id"])
 
     def table(name: str, rows: list[tuple[str, str]]) -> None:
-        _write_text(data_dir / name, "".join(f"{k} {v}\n" for k, v in sorted(rows)))
+        write_scp(data_dir / name, dict(rows))
 
     table("wav.scp", [(r["utt_id"], str(r["paths"]["noisy"])) for r in records])
     table("spk1.scp", [(r["utt_id"], str(r["paths"]["clean"])) for r in records])
@@ -470,6 +493,13 @@ def _is_complete(out: Path, params: dict, overwrite: bool) -> bool:
         previous = None
     if previous == params and (out / "corpus.json").is_file():
         return True
+    if isinstance(previous, dict) and previous.get("format_version", 1) < FORMAT_VERSION:
+        logger.info(
+            "%s holds a synth-speech corpus of an older format (%s); regenerating it",
+            out,
+            previous.get("format_version", 1),
+        )
+        return False
     raise CorpusExistsError(
         f"{out} holds a synth-speech corpus made with other settings; pass "
         "--overwrite (overwrite=True) to regenerate it, or choose another directory"

@@ -10,8 +10,8 @@ so one voice gives several speakers of the same split.
 * dev: espeak-ng (dev variants);
 * test: espeak-ng (test variants), festival — a synthesizer never heard in training — for about a
   third of the speakers, and flite ``slt`` / ``kal16`` (the festival talkers) for about a sixth;
-* languages: train and dev speak English half the time and otherwise a Germanic or Romance
-  language; test speaks English, the held-out Slavic family and the others (0.4 / 0.4 / 0.2).
+* languages: train and dev speakers speak English and the other Germanic or Romance languages in
+  turn (by gender pair); test speakers the held-out Slavic family, English and the others in turn.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from seqgan.data.synth.voices import VoiceInfo
 
 WARP_RANGE = (0.9, 1.12)  # vocal-tract warp: pitch and formants x warp, duration / warp
 OTHER_SPEED_RANGE = (150, 200)  # flite / festival: 175 / duration stretch, in "words per minute"
-ENGLISH_SHARE = 0.5  # train / dev: share of espeak-ng speakers speaking an English accent
-TEST_LANGUAGE_SHARES = (0.4, 0.4, 0.2)  # test: English, held-out family, other languages
+TEST_LANGUAGE_CYCLE = ("held", "en", "seen")  # test speakers' language groups, in turn
 FLITE_TRAIN_SHARE = 0.25
 FESTIVAL_TEST_SHARE = 1.0 / 3.0
 FLITE_TEST_SHARE = 1.0 / 6.0
@@ -47,18 +46,22 @@ def partition_variants(female: list[str], male: list[str], rng: np.random.Genera
     return pools
 
 
-def _language(split: str, english: list[str], languages: dict[str, str], rng: np.random.Generator):
-    """(espeak-ng voice, language code) for one espeak-ng speaker of ``split``."""
+def _language(split: str, i: int, english: list[str], languages: dict[str, str], rng: np.random.Generator):
+    """(espeak-ng voice, language code) for the ``i``-th espeak-ng speaker of ``split``.
+
+    The language group cycles with ``i`` so that even a few speakers cover every group: train and
+    dev alternate English and the other training languages by gender pair; test cycles through
+    the held-out family, English and the training languages.
+    """
     seen = [lang for lang in TRAIN_LANGUAGES if lang in languages and lang != "en"]
     held = [lang for lang in TEST_ONLY_LANGUAGES if lang in languages]
     if split == "test":
-        options = [("en", TEST_LANGUAGE_SHARES[0])]
-        options += [("held", TEST_LANGUAGE_SHARES[1])] if held else []
-        options += [("seen", TEST_LANGUAGE_SHARES[2])] if seen else []
-        shares = np.array([share for _, share in options])
-        group = options[int(rng.choice(len(options), p=shares / shares.sum()))][0]
+        group = TEST_LANGUAGE_CYCLE[i % len(TEST_LANGUAGE_CYCLE)]
     else:
-        group = "seen" if seen and rng.random() >= ENGLISH_SHARE else "en"
+        group = "en" if (i // 2) % 2 == 0 else "seen"
+    group = {"held": "held" if held else "seen", "seen": "seen" if seen else "en"}.get(group, group)
+    if group == "seen" and not seen:
+        group = "en"
     if group == "en":
         return str(rng.choice(english)), "en"
     lang = str(rng.choice(held if group == "held" else seen))
@@ -97,7 +100,7 @@ def make_espeak_speakers(
         variants = pool[gender]
         variant = variants[(i // 2) % len(variants)]
         while True:
-            accent, lang = _language(split, english, languages, rng)
+            accent, lang = _language(split, i, english, languages, rng)
             key = (
                 "espeak",
                 accent,
