@@ -20,6 +20,7 @@ Named configurations live in :data:`PRESETS` and are built with :func:`build_met
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -120,7 +121,9 @@ class MetricGANGenerator(nn.Module):
 
     def mask(self, feats: torch.Tensor) -> torch.Tensor:
         """The clamped mask ``(batch, frames, bins)`` in ``[min_mask, β)`` from compressed magnitudes."""
-        h, _ = self.lstm(feats)
+        # oneDNN has no bf16 LSTM on many CPUs: under CPU autocast the LSTM runs in float32
+        with torch.autocast("cpu", enabled=False) if feats.device.type == "cpu" else contextlib.nullcontext():
+            h, _ = self.lstm(feats.float())
         return self.activation(self.out(self.fc(h))).clamp_min(self.min_mask)
 
     def spectra(self, noisy: torch.Tensor, clean: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -154,3 +154,12 @@ def test_build_errors_name_the_choices():
     g, d = build_metricgan("metricgan_small", {"hidden_size": 16}, {"channels": 5})
     assert g.lstm.hidden_size == 16 and d.convs[0].out_channels == 5
     assert PRESETS["metricgan_small"]["generator"]["hidden_size"] == 96  # overrides do not leak
+
+
+def test_runs_under_cpu_bf16_autocast():
+    g = MetricGANGenerator(**TINY_G).eval()
+    x = wave(2, 800)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        y = g(x)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, g(x), rtol=0, atol=1e-2)
