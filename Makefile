@@ -86,3 +86,26 @@ bench: setup
 
 demo: setup
 	@. $(VENV)/bin/activate && cd egs/synth/se1 && ./run.sh --stage 0 --stop-stage 5
+
+# The GPU check on an offline node (bench/gpu_check.sh): prepare the wheels here, run the check there.
+#   make gpu-wheels  the manylinux CPython 3.12 wheels that the GPU image lacks (bench/gpu_wheels.txt,
+#                    no dependencies resolved) into .whl/, plus this venv's own for the CPU dry run
+#   make gpu-check   bench/gpu_check.sh (GPU_CHECK_ARGS=--dry-run: the same steps at tiny sizes on the CPU)
+WHEELS             := .whl
+GPU_PYTHON_VERSION ?= 3.12
+GPU_CHECK_ARGS     ?=
+WHEEL_PY           := $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+
+.PHONY: gpu-wheels gpu-check
+
+gpu-wheels:
+	$(WHEEL_PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+		--platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
+		--python-version $(GPU_PYTHON_VERSION) --implementation cp --abi cp$(subst .,,$(GPU_PYTHON_VERSION)) \
+		-d $(WHEELS) -r bench/gpu_wheels.txt
+	$(WHEEL_PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+		-d $(WHEELS) -r bench/gpu_wheels.txt
+	@du -sh $(WHEELS) && ls $(WHEELS)
+
+gpu-check:
+	bench/gpu_check.sh $(GPU_CHECK_ARGS)
