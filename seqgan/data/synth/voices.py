@@ -76,7 +76,6 @@ CATALOGUE: tuple[VoiceInfo, ...] = (
     VoiceInfo("festival", "pc_diphone", "pc", "m", "it", "test"),
     VoiceInfo("festival", "upc_ca_ona_hts", "ona", "f", "ca", "test"),
 )
-DURATION_STRETCH_RANGE = (0.85, 1.2)  # flite duration_stretch (1 = the voice's own rate)
 TIMEOUT_S = 60
 
 
