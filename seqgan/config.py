@@ -1,24 +1,110 @@
 """Typed experiment configuration: dataclasses, YAML files and dotted ``key.sub=value`` overrides.
 
-A configuration file names its task (``task: enhancement``); the task's registered dataclass (a subclass
-of :class:`ExperimentConfig`) gives every other section its type. Unknown keys and values of the wrong
-type are rejected with a message naming the key.
+A configuration file names its task (``task: enhancement``); the task's configuration dataclass (a
+subclass of :class:`ExperimentConfig`, registered in :data:`CONFIGS` under the task's name) gives every
+other section its type. Unknown keys and values of the wrong type are rejected with a message naming the
+key.
+
+Every section checks its own values: a dataclass may define ``check() -> list[str]``, one message per
+bad field, each starting with the field's name (``"hop must be >= 0 (0: window // 2), got -1"``); a
+section that relates fields of several sections (the task's top-level dataclass) names them by their
+dotted keys. :func:`check_config` walks the sections and gives every message its full dotted key;
+:func:`load_config` raises one :class:`ConfigError` listing all of them.
+
+This module knows no task: ``seqgan.tasks`` declares the built-in tasks in :data:`CONFIGS` (importing
+any ``seqgan.tasks`` module does), and :func:`seqgan.tasks.register_task` registers a task's dataclass.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from seqgan.registry import Registry
+
 
 class ConfigError(ValueError):
-    """A configuration key or value is wrong; the message says which and why."""
+    """One or more configuration keys or values are wrong; each line of the message says which and why.
+
+    Attributes:
+        problems: the messages, one per bad key.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+SCHEDULES = ("constant", "step", "exponential", "cosine", "linear")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+_DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers for check() methods: each returns the problem as a message, or None
+
+
+def at_least(config: Any, key: str, low: float, note: str = "") -> str | None:
+    """``"<key> must be >= low[ (note)], got v"`` when ``config.<key> < low``."""
+    value = getattr(config, key)
+    if value >= low:
+        return None
+    return f"{key} must be >= {low}{f' ({note})' if note else ''}, got {value}"
+
+
+def in_range(config: Any, key: str, low: float, high: float, closed: bool = True) -> str | None:
+    """``"<key> must be in [low, high]"`` (``[low, high)`` unless ``closed``) when it is not."""
+    value = getattr(config, key)
+    if low <= value <= high and (closed or value < high):
+        return None
+    return f"{key} must be in [{low}, {high}{']' if closed else ')'}, got {value}"
+
+
+def one_of(config: Any, key: str, choices: tuple[Any, ...] | list[Any], words: str = "") -> str | None:
+    """``"<key> must be <words or a, b or c>, got 'x'"`` when the value is not one of ``choices``."""
+    value = getattr(config, key)
+    if value in choices:
+        return None
+    if not words:
+        words = (
+            ", ".join(map(str, choices[:-1])) + f" or {choices[-1]}" if len(choices) > 1 else str(choices[0])
+        )
+    return f"{key} must be {words}, got {value!r}"
+
+
+def tri_state(config: Any, key: str) -> str | None:
+    """A ``bool | str`` field: true, false or ``auto``."""
+    value = getattr(config, key)
+    if isinstance(value, str) and value != "auto":
+        return f"{key} must be true, false or auto, got {value!r}"
+    return None
+
+
+def resolves(key: str, lookup: Callable[[], Any]) -> str | None:
+    """``"<key>: <why>"`` when ``lookup()`` raises (an unknown name: the message lists the choices)."""
+    try:
+        lookup()
+    except (KeyError, ValueError, TypeError) as e:
+        return f"{key}: {e}"
+    return None
+
+
+def collect(*found: str | None) -> list[str]:
+    """The messages among ``found`` (the helpers above give None for a good value)."""
+    return [p for p in found if p]
+
+
+# --------------------------------------------------------------------------------------------------
+# The trainer's sections
 
 
 @dataclass
@@ -33,6 +119,19 @@ class OptimizerConfig:
     momentum: float = 0.0  # sgd and rmsprop
     alpha: float = 0.99  # rmsprop smoothing constant
 
+    def check(self) -> list[str]:
+        found = [
+            one_of(self, "name", OPTIMIZERS),
+            None if self.lr > 0 else f"lr must be > 0, got {self.lr}",
+            None if self.eps > 0 else f"eps must be > 0, got {self.eps}",
+            at_least(self, "weight_decay", 0),
+            at_least(self, "momentum", 0),
+            in_range(self, "alpha", 0.0, 1.0),
+        ]
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            found.append(f"betas must be two numbers in [0, 1), got {self.betas}")
+        return collect(*found)
+
 
 @dataclass
 class SchedulerConfig:
@@ -43,6 +142,15 @@ class SchedulerConfig:
     gamma: float = 0.5  # step / exponential decay factor
     final_lr_ratio: float = 0.0  # cosine / linear: final lr as a fraction of the initial lr
     warmup_steps: int = 0
+
+    def check(self) -> list[str]:
+        return collect(
+            one_of(self, "name", SCHEDULES),
+            at_least(self, "step_size", 1),
+            None if self.gamma > 0 else f"gamma must be > 0, got {self.gamma}",
+            at_least(self, "final_lr_ratio", 0),
+            at_least(self, "warmup_steps", 0),
+        )
 
 
 @dataclass
@@ -78,20 +186,33 @@ class TrainConfig:
     sched_g: SchedulerConfig = field(default_factory=SchedulerConfig)
     sched_d: SchedulerConfig = field(default_factory=SchedulerConfig)
 
+    def check(self) -> list[str]:
+        found = [tri_state(self, key) for key in ("amp", "fused_optimizer", "data_on_device")]
+        found += [
+            one_of(self, "progress", ("auto", "bar", "lines")),
+            None
+            if _DEVICE.fullmatch(self.device)
+            else f"device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}",
+            one_of(self, "compile_mode", COMPILE_MODES),
+            at_least(self, "batch_size", 1),
+            at_least(self, "log_interval", 1),
+            at_least(self, "n_critic", 0),
+            in_range(self, "ema_decay", 0.0, 1.0, closed=False),
+        ]
+        for key in ("max_steps", "num_workers", "save_interval", "d_warmup_steps", "ema_start_step"):
+            found.append(at_least(self, key, 0))
+        for key in ("eval_interval", "sample_interval"):
+            found.append(at_least(self, key, 0, "0 disables"))
+        for key in ("grad_clip_g", "grad_clip_d", "weight_clip"):
+            found.append(at_least(self, key, 0, "0 disables"))
+        return collect(*found)
+
 
 def check_train_config(tc: TrainConfig) -> None:
-    """Rejects settings the trainer cannot honour, naming the key."""
-    for key in ("amp", "fused_optimizer", "data_on_device"):
-        value = getattr(tc, key)
-        if isinstance(value, str) and value != "auto":
-            raise ConfigError(f"train.{key} must be true, false or auto, got {value!r}")
-    if tc.progress not in ("auto", "bar", "lines"):
-        raise ConfigError(f"train.progress must be auto, bar or lines, got {tc.progress!r}")
-    for key in ("batch_size", "log_interval"):
-        if getattr(tc, key) < 1:
-            raise ConfigError(f"train.{key} must be >= 1, got {getattr(tc, key)}")
-    if tc.n_critic < 0:
-        raise ConfigError(f"train.n_critic must be >= 0, got {tc.n_critic}")
+    """Rejects settings the trainer cannot honour: a :class:`ConfigError` naming every bad ``train.*`` key."""
+    problems = check_config(tc, "train.")
+    if problems:
+        raise ConfigError(*problems)
 
 
 @dataclass
@@ -100,6 +221,29 @@ class ExperimentConfig:
 
     task: str = ""
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+CONFIGS: Registry[type[ExperimentConfig]] = Registry("task", base=ExperimentConfig)
+"""Task name -> its configuration dataclass (filled by ``seqgan.tasks``)."""
+
+
+def check_config(config: Any, prefix: str = "") -> list[str]:
+    """Every problem of ``config`` and of its sections, depth first, as ``"<prefix><dotted key> ..."``.
+
+    Each section's fields come first, then the section's own ``check()`` (whose cross-section
+    messages name the other keys relative to it).
+    """
+    if not dataclasses.is_dataclass(config):
+        return []
+    problems: list[str] = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            problems += check_config(value, f"{prefix}{f.name}.")
+    check = getattr(config, "check", None)
+    if callable(check):
+        problems += [prefix + p for p in check()]
+    return problems
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,14 +263,13 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _convert(value, arg, key)
-            except ConfigError as e:
-                errors.append(str(e))
+            except ConfigError:
+                pass
         raise ConfigError(f"{key}: {value!r} does not match {_type_name(tp)}")
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
@@ -170,15 +313,23 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
 
 
 def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    """Builds dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+    """Builds dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types (all of them, in one
+    :class:`ConfigError`). Values are not checked here: see :func:`check_config`."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(
-            f"unknown key '{prefix}{unknown[0]}'; {cls.__name__} has: {', '.join(sorted(names))}"
-        )
-    kwargs = {k: _convert(v, hints[k], prefix + k) for k, v in data.items()}
+    problems = [
+        f"unknown key '{prefix}{key}'; {cls.__name__} has: {', '.join(sorted(names))}"
+        for key in sorted(set(data) - names)
+    ]
+    kwargs = {}
+    for key, value in data.items():
+        if key in names:
+            try:
+                kwargs[key] = _convert(value, hints[key], prefix + key)
+            except ConfigError as e:
+                problems += e.problems
+    if problems:
+        raise ConfigError(*problems)
     return cls(**kwargs)
 
 
@@ -216,22 +367,39 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def config_class_for(task: str) -> type:
-    """The registered configuration dataclass of ``task``."""
-    from seqgan.tasks import get_task
+def config_class_for(task: str) -> type[ExperimentConfig]:
+    """The configuration dataclass registered for ``task`` in :data:`CONFIGS`.
 
-    return get_task(task).config_class
+    Raises:
+        seqgan.registry.UnknownNameError: no such task (the message lists the known ones).
+    """
+    if not len(CONFIGS):
+        raise ConfigError(
+            f"unknown task '{task}': no task is registered; import seqgan.tasks (or the module that "
+            "registers the task) first, or pass config_class"
+        )
+    return CONFIGS.get(task)
 
 
 def load_config(
-    path: str | Path | None = None, overrides: list[str] | None = None, task: str | None = None
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    task: str | None = None,
+    config_class: type[ExperimentConfig] | None = None,
 ) -> ExperimentConfig:
-    """Loads a YAML configuration, applies overrides and returns the task's typed dataclass.
+    """Loads a YAML configuration, applies overrides and returns the task's typed, checked dataclass.
 
     Args:
         path: YAML file; ``None`` starts from the task's defaults (then ``task`` is required).
         overrides: ``key.sub=value`` strings, applied in order.
         task: task name when it is not given in the file or the overrides.
+        config_class: the dataclass to build; default: the one registered for the task in
+            :data:`CONFIGS`.
+
+    Raises:
+        ConfigError: unreadable file, unknown keys, wrong types or bad values: every problem found,
+            one line each.
+        seqgan.registry.UnknownNameError: an unknown task (the message lists the known ones).
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -246,12 +414,14 @@ def load_config(
             raise ConfigError(f"{path}: the top level must be a mapping")
         data = loaded or {}
     data = apply_overrides(data, list(overrides or []))
-    name = data.get("task") or task
+    name = data.get("task") or task or (config_class.task if config_class is not None else "")
     if not name:
         raise ConfigError("the configuration does not name its task (task: ...)")
     data["task"] = name
-    config = from_dict(config_class_for(name), data)
-    check_train_config(config.train)
+    config = from_dict(config_class or config_class_for(name), data)
+    problems = check_config(config)
+    if problems:
+        raise ConfigError(*problems)
     return config
 
 

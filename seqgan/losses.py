@@ -1,4 +1,8 @@
-"""Reconstruction losses used beside the adversarial objectives.
+"""Reconstruction losses used beside the adversarial objectives, for any task.
+
+* :func:`lp_loss`: mean ``|target - prediction|^p`` (L1 for p = 1, as SEGAN and Mathieu et al. use);
+* :func:`gradient_difference_loss`: the image gradient difference loss of Mathieu et al. (2016);
+* :func:`multi_resolution_stft_loss` / :class:`MultiResolutionSTFTLoss` (below).
 
 Multi-resolution STFT loss (as in Parallel WaveGAN, Yamamoto et al. 2020): at each resolution,
 
@@ -17,11 +21,61 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+__all__ = [
+    "DEFAULT_RESOLUTIONS",
+    "MultiResolutionSTFTLoss",
+    "gradient_difference_loss",
+    "lp_loss",
+    "multi_resolution_stft_loss",
+    "stft_magnitude",
+]
+
 DEFAULT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = (
     (512, 128, 512),
     (1024, 256, 1024),
     (2048, 512, 2048),
 )
+
+
+def lp_loss(prediction: torch.Tensor, target: torch.Tensor, p: float = 1.0) -> torch.Tensor:
+    """Mean ``|target - prediction|^p`` over all elements.
+
+    Args:
+        prediction: any shape, e.g. frames ``(B, C, H, W)``.
+        target: same shape.
+        p: the exponent (1: L1, 2: squared error).
+
+    Returns:
+        Scalar tensor.
+    """
+    diff = (target - prediction).abs()
+    return diff.mean() if p == 1 else diff.pow(p).mean()
+
+
+def gradient_difference_loss(
+    prediction: torch.Tensor, target: torch.Tensor, alpha: float = 1.0
+) -> torch.Tensor:
+    """Gradient-difference loss (Mathieu et al. 2016, eq. 5).
+
+    ``| |Y[i,j] - Y[i-1,j]| - |Y_hat[i,j] - Y_hat[i-1,j]| |^alpha`` plus the same along ``j``. Each axis
+    is averaged over its differences (the paper sums; the mean keeps the weight independent of the
+    frame size) and the two axes are added.
+
+    Args:
+        prediction: ``(..., H, W)``.
+        target: same shape.
+        alpha: the exponent.
+
+    Returns:
+        Scalar tensor.
+    """
+    total = prediction.new_zeros(())
+    for dim in (-2, -1):
+        gt = target.diff(dim=dim).abs()
+        gp = prediction.diff(dim=dim).abs()
+        d = (gt - gp).abs()
+        total = total + (d.mean() if alpha == 1 else d.pow(alpha).mean())
+    return total
 
 
 def stft_magnitude(

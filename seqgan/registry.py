@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -18,6 +19,10 @@ class UnknownNameError(KeyError, ValueError):
 class Registry(Generic[T]):
     """Maps names to classes or factories.
 
+    A name may also be *declared* with the module that registers it (:meth:`declare`): the module is
+    imported on the first :meth:`get` of that name, so a package can list its entries without importing
+    them, and the registry's user needs no import of the module.
+
     Args:
         kind: what the registry holds, used in error messages ("objective", "model", ...).
         base: optional base class every registered class must derive from.
@@ -27,6 +32,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self.base = base
         self._items: dict[str, T] = {}
+        self._modules: dict[str, str] = {}  # declared name -> module that registers it
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator registering ``obj`` under ``name``."""
@@ -41,21 +47,28 @@ class Registry(Generic[T]):
 
         return deco
 
+    def declare(self, name: str, module: str) -> None:
+        """Says that importing ``module`` registers ``name`` (imported on the first :meth:`get`)."""
+        self._modules[name] = module
+
     def get(self, name: str) -> T:
+        if name not in self._items and name in self._modules:
+            importlib.import_module(self._modules[name])
         try:
             return self._items[name]
         except KeyError:
-            choices = ", ".join(sorted(self._items)) or "(none registered)"
+            choices = ", ".join(self.names()) or "(none registered)"
             raise UnknownNameError(f"unknown {self.kind} '{name}'; choose from: {choices}") from None
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        """Registered and declared names, sorted."""
+        return sorted({*self._items, *self._modules})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._modules
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._items))
+        return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.names())

@@ -15,7 +15,7 @@ automatically from EXP_DIR/checkpoints/last.pt; --init-from takes weights only f
 
 examples:
   seqgan train -c egs/synth/se1/conf/small.yaml -o exp/small train.max_steps=2000
-  seqgan train -c conf.yaml -o exp/run --dry-run          # print the resolved config
+  seqgan train -c conf.yaml -o exp/run --dry-run          # check, build the networks, print the config
   seqgan train --task toy -o exp/toy loss.objective=hinge
 
 multi-GPU / multi-node (DistributedDataParallel; G and D wrapped separately; batch_size is per process):
@@ -33,43 +33,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--init-from", help="checkpoint (.pt) or exported model (.safetensors): weights only")
     parser.add_argument("--device", help="auto, cpu, cuda (same as train.device=...)")
-    parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the configuration and build the task and its networks as training would (reading no "
+        "training data), print the resolved config and exit",
+    )
     parser.add_argument("overrides", nargs="*", metavar="key.sub=value", help="configuration overrides")
+
+
+def _fail(problems: list[str], code: int = 2) -> int:
+    for line in problems:
+        print(f"seqgan train: {line}", file=sys.stderr)
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
     from seqgan.config import ConfigError, dump_config, load_config
-    from seqgan.registry import UnknownNameError
+    from seqgan.tasks import get_task
+    from seqgan.train.checkpoint import CheckpointError
+    from seqgan.train.trainer import Trainer, resolve_device
 
     overrides = list(args.overrides)
     if args.device:
         overrides.append(f"train.device={args.device}")
     try:
         config = load_config(args.config, overrides, task=args.task)
-    except (ConfigError, UnknownNameError) as e:
-        print(f"seqgan train: {e}", file=sys.stderr)
-        return 2
+        task = get_task(config.task)(config)
+        if args.dry_run:  # everything a run does before it reads data: the device and the networks
+            resolve_device(config.train.device)
+            task.build_networks()
+    except ConfigError as e:
+        return _fail(e.problems)
+    except (ValueError, OSError, RuntimeError) as e:  # unknown task, unreadable files, no such device
+        return _fail([str(e)])
     if args.dry_run:
         print(dump_config(config), end="")
         return 0
     if not args.exp_dir:
-        print("seqgan train: -o/--exp-dir is required", file=sys.stderr)
-        return 2
-    from seqgan.tasks import get_task
-    from seqgan.train.checkpoint import CheckpointError
-    from seqgan.train.trainer import Trainer
+        return _fail(["-o/--exp-dir is required"])
 
     exp_dir = Path(args.exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(exp_dir / "train.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
-    task = get_task(config.task)(config)
     trainer = Trainer(task, exp_dir, init_from=args.init_from)
     try:
         trainer.fit()
+    except ConfigError as e:
+        return _fail(e.problems)
     except CheckpointError as e:
-        print(f"seqgan train: {e}", file=sys.stderr)
-        return 1
+        return _fail([str(e)], code=1)
     print(f"seqgan train: step {trainer.step}; checkpoint {trainer.last_checkpoint}")
     return 0

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from seqgan.config import ExperimentConfig
+from seqgan.config import ConfigError, ExperimentConfig, check_config
 
 
 @dataclass
@@ -54,7 +54,11 @@ class RegTurn:
 
 
 class GANTask(abc.ABC):
-    """Base class of every task. Subclasses set ``config_class`` and register in ``TASKS``.
+    """Base class of every task. Subclasses set ``config_class`` and register with
+    :func:`seqgan.tasks.register_task`.
+
+    The constructor checks the configuration (:func:`seqgan.config.check_config`), so that a
+    configuration built in code is held to the same rules as one loaded from a file.
 
     Datasets given to the trainer are map-style; the trainer's seeded infinite sampler asks them for
     ``dataset[(index, seed)]``, where ``seed`` is a per-sample integer to draw any randomness from
@@ -64,6 +68,9 @@ class GANTask(abc.ABC):
     config_class: type[ExperimentConfig] = ExperimentConfig
 
     def __init__(self, config: ExperimentConfig) -> None:
+        problems = check_config(config)
+        if problems:
+            raise ConfigError(*problems)
         self.config = config
 
     def set_step(self, step: int) -> None:
@@ -72,12 +79,14 @@ class GANTask(abc.ABC):
 
     # -- networks -----------------------------------------------------------------------------------
     @abc.abstractmethod
-    def build_generator(self) -> nn.Module:
-        """A fresh generator (a registered model class of ``seqgan.models``)."""
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """A fresh ``(generator, discriminator)`` pair, built together (registered model classes of
+        ``seqgan.models``); every call builds a new pair.
 
-    @abc.abstractmethod
-    def build_discriminator(self) -> nn.Module:
-        """A fresh discriminator."""
+        Raises:
+            seqgan.config.ConfigError: the configuration cannot make these networks (the message names
+                the key), as ``seqgan train --dry-run`` reports it.
+        """
 
     # -- data ---------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -16,19 +16,34 @@ import torch
 from torch import nn
 
 from seqgan.adversarial import get_objective, gradient_penalty, r1_penalty
-from seqgan.config import ExperimentConfig
+from seqgan.config import ExperimentConfig, at_least, collect, resolves
 from seqgan.models.base import register_model
-from seqgan.tasks import TASKS
+from seqgan.tasks import register_task
 from seqgan.tasks.base import GANTask, Nets, RegTurn, TurnOutput
 
 
 @dataclass
 class ToyDataConfig:
+    """The target mixture (one component per entry of ``means`` / ``stds`` / ``weights``)."""
+
     means: list[float] = field(default_factory=lambda: [-2.0, 2.0])
     stds: list[float] = field(default_factory=lambda: [0.5, 0.5])
     weights: list[float] = field(default_factory=lambda: [0.5, 0.5])
     num_examples: int = 8192
     latent_dim: int = 4
+
+    def check(self) -> list[str]:
+        found = [at_least(self, "num_examples", 1), at_least(self, "latent_dim", 1)]
+        if not self.means or not len(self.means) == len(self.stds) == len(self.weights):
+            found.append(
+                f"means, stds and weights must be non-empty lists of one length, got {len(self.means)}, "
+                f"{len(self.stds)} and {len(self.weights)} values"
+            )
+        if any(s <= 0 for s in self.stds):
+            found.append(f"stds must be > 0, got {self.stds}")
+        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            found.append(f"weights must be >= 0 with a positive sum, got {self.weights}")
+        return collect(*found)
 
 
 @dataclass
@@ -38,6 +53,14 @@ class ToyLossConfig:
     r1_gamma: float = 0.0
     r1_interval: int = 4
 
+    def check(self) -> list[str]:
+        return collect(
+            resolves("objective", lambda: get_objective(self.objective)),
+            at_least(self, "gp_weight", 0),
+            at_least(self, "r1_gamma", 0),
+            at_least(self, "r1_interval", 1),
+        )
+
 
 @dataclass
 class ToyConfig(ExperimentConfig):
@@ -45,6 +68,9 @@ class ToyConfig(ExperimentConfig):
     data: ToyDataConfig = field(default_factory=ToyDataConfig)
     loss: ToyLossConfig = field(default_factory=ToyLossConfig)
     hidden: int = 32
+
+    def check(self) -> list[str]:
+        return collect(at_least(self, "hidden", 1))
 
 
 @register_model("ToyGenerator")
@@ -114,19 +140,19 @@ def mixture_moments(cfg: ToyDataConfig) -> tuple[float, float]:
     return mean, var**0.5
 
 
-@TASKS.register("toy")
+@register_task("toy")
 class ToyTask(GANTask):
+    """A 1-D Gaussian mixture learned by tiny MLPs (batches: ``real (B, 1)``, ``z (B, latent_dim)``)."""
+
     config_class = ToyConfig
 
     def __init__(self, config: ToyConfig) -> None:
         super().__init__(config)
         self.objective = get_objective(config.loss.objective)
 
-    def build_generator(self) -> nn.Module:
-        return ToyGenerator(self.config.data.latent_dim, self.config.hidden)
-
-    def build_discriminator(self) -> nn.Module:
-        return ToyDiscriminator(self.config.hidden)
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        hidden = self.config.hidden
+        return ToyGenerator(self.config.data.latent_dim, hidden), ToyDiscriminator(hidden)
 
     def train_dataset(self) -> MixtureDataset:
         return MixtureDataset(self.config.data, self.config.train.seed)

@@ -10,10 +10,8 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-from seqgan.config import ConfigError, OptimizerConfig, SchedulerConfig
+from seqgan.config import OPTIMIZERS, SCHEDULES, ConfigError, OptimizerConfig, SchedulerConfig
 
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "linear")
 FUSED = ("adam", "adamw", "sgd")  # optimisers with fused kernels (which also skip a step on found_inf)
 
 

@@ -167,8 +167,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = tc.cudnn_benchmark
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        self.generator = self.task.build_generator().to(self.device)
-        self.discriminator = self.task.build_discriminator().to(self.device)
+        self.generator, self.discriminator = (m.to(self.device) for m in self.task.build_networks())
         self.ema: nn.Module | None = None
         if tc.ema_decay > 0:
             self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)

@@ -127,16 +127,17 @@ def test_bad_settings_are_config_errors(dirs):
     with pytest.raises(
         ConfigError, match="data.window=260 is not a multiple of the generator's length_multiple"
     ):
-        task.build_generator()
+        task.build_networks()
     with pytest.raises(ConfigError, match="model: unknown generator option"):
-        make_task(dirs, "model.generator={kernel: 3}").build_generator()
+        make_task(dirs, "model.generator={kernel: 3}").build_networks()
 
 
 def test_build_and_dataset_follow_the_config(dirs):
     task = make_task(dirs)
-    g, d = task.build_generator(), task.build_discriminator()
+    g, d = task.build_networks()
     assert g.hparams["channels"] == [4, 8, 8] and d.hparams["input_length"] == 256
-    assert task.build_discriminator() is not d  # a second call builds afresh
+    g2, d2 = task.build_networks()
+    assert g2 is not g and d2 is not d  # a second call builds afresh
     ds = task.train_dataset()
     assert ds.window == 256 and ds.hop == 128 and ds.preemphasis == 0.95
     assert len(ds) == 5 + 6 + 3  # (800-256)//128+1, (1000-256)//128+1, (600-256)//128+1
@@ -145,7 +146,7 @@ def test_build_and_dataset_follow_the_config(dirs):
 
 def test_discriminator_turn_updates_only_d_and_leaves_no_g_grads(dirs):
     task = make_task(dirs)
-    g, d = task.build_generator(), task.build_discriminator()
+    g, d = task.build_networks()
     batch = _batch(task)
     nets = Nets(g, d)
     opt_d = torch.optim.RMSprop(d.parameters(), lr=1e-3)
@@ -165,7 +166,7 @@ def test_discriminator_turn_updates_only_d_and_leaves_no_g_grads(dirs):
 
 def test_generator_turn_updates_only_g(dirs):
     task = make_task(dirs)
-    g, d = task.build_generator(), task.build_discriminator()
+    g, d = task.build_networks()
     batch = _batch(task)
     nets = Nets(g, d)
     task.discriminator_turn(batch, nets)  # the first D call fixes the VBN reference on real pairs
@@ -187,7 +188,7 @@ def test_generator_l1_term_matches_definition(dirs):
     task = make_task(
         dirs, "loss.l1_weight=0", "model.generator={channels: [4, 8, 8], kernel_size: 5, latent_channels: 0}"
     )
-    g, d = task.build_generator(), task.build_discriminator()
+    g, d = task.build_networks()
     batch = _batch(task)
     out = task.generator_turn(batch, Nets(g, d))
     with torch.no_grad():
@@ -198,8 +199,7 @@ def test_generator_l1_term_matches_definition(dirs):
 
 def test_discriminator_output_depends_on_condition(dirs):
     task = make_task(dirs)
-    task.build_generator()
-    d = task.build_discriminator()
+    _, d = task.build_networks()
     batch = _batch(task)
     d(batch["clean"], batch["noisy"])  # fixes the VBN reference
     a = d(batch["clean"], batch["noisy"])
@@ -219,7 +219,7 @@ def test_optional_terms_and_regularizers(dirs):
         "loss.r1_interval=4",
     )
     assert task.gp_weight == 10.0  # wgan-gp's own default when gp_weight is 0
-    g, d = task.build_generator(), task.build_discriminator()
+    g, d = task.build_networks()
     nets = Nets(g, d)
     batch = _batch(task)
     out = task.discriminator_turn(batch, nets)
@@ -239,7 +239,7 @@ def test_optional_terms_and_regularizers(dirs):
 
 def test_evaluate_and_write_samples(dirs, tmp_path):
     task = make_task(dirs, "eval.num_samples=1")
-    g = task.build_generator().eval()
+    g = task.build_networks()[0].eval()
 
     class Identity(torch.nn.Module):  # an "enhancer" returning its input: no improvement at all
         length_multiple = 8
@@ -287,9 +287,33 @@ def test_evaluate_and_write_samples(dirs, tmp_path):
     assert calls[0][1:] == ((1, 4000), 7, SR)
 
 
+def test_validation_scores_what_seqgan_enhance_and_seqgan_score_give(dirs, tmp_path):
+    """The validation path is the shipped one: the exported generator through `seqgan enhance`, the
+    output scored as `seqgan score` scores it, gives the validation scores of the generator in memory."""
+    from seqgan.cli import main
+    from seqgan.export import save_model
+    from seqgan.scoring import score_pair_files
+
+    names = ["si_sdr", "ssnr", "llr"]
+    task = make_task(dirs, "eval.max_utts=1", f"eval.metrics=[{', '.join(names)}]")
+    torch.manual_seed(3)
+    g = task.build_networks()[0].eval()
+    metrics = task.evaluate(g, torch.device("cpu"))
+    [(utt, _, _)] = task.validation.utterances()
+    assert utt == "valid_0"
+    model = tmp_path / "g.safetensors"
+    save_model(g, model, **task.export_metadata())
+    noisy, clean = dirs[1].parent / "valid_0_noisy.wav", dirs[1].parent / "valid_0_clean.wav"
+    assert main(["enhance", "-m", str(model), str(noisy), "-o", str(tmp_path / "enh")]) == 0
+    shipped = score_pair_files(utt, str(clean), str(tmp_path / "enh" / "valid_0_noisy.wav"), names)
+    assert not shipped.errors
+    for m in names:
+        assert metrics[m] == pytest.approx(shipped.scores[m], abs=1e-5), m
+
+
 def test_no_valid_dir_means_no_eval(dirs, tmp_path):
     task = make_task(dirs, "data.valid_dir=")
-    g = task.build_generator().eval()
+    g = task.build_networks()[0].eval()
     assert task.evaluate(g, torch.device("cpu")) == {}
     task.write_samples(g, torch.device("cpu"), 1, tmp_path / "s", None)
     assert not (tmp_path / "s").exists()

@@ -12,12 +12,7 @@ from seqgan.config import ConfigError, from_dict
 from seqgan.data.episodes import write_episode, write_episodes_scp
 from seqgan.tasks import get_task
 from seqgan.tasks.base import Nets
-from seqgan.tasks.next_frame import (
-    NextFrameConfig,
-    NextFrameTask,
-    gradient_difference_loss,
-    lp_loss,
-)
+from seqgan.tasks.next_frame import NextFrameConfig, NextFrameTask
 
 
 def moving_square_episodes(root, n=3, t=14, size=40, actions=True, seed=0):
@@ -67,37 +62,7 @@ def batch_of(task, n=4, seed=0):
 
 def nets_of(task, seed=0):
     torch.manual_seed(seed)
-    return Nets(task.build_generator(), task.build_discriminator())
-
-
-# -- losses -----------------------------------------------------------------------------------------
-
-
-def test_gdl_of_identical_frames_is_zero():
-    x = torch.randn(2, 3, 8, 8)
-    assert gradient_difference_loss(x, x.clone()).item() == 0.0
-
-
-@pytest.mark.parametrize("alpha", [1.0, 2.0])
-def test_gdl_of_a_shifted_edge(alpha):
-    # a vertical edge from -1 to 1: the horizontal differences are 2 at one column, 0 elsewhere
-    w = 9
-    y = torch.full((1, 1, 5, w), -1.0)
-    y[..., 4:] = 1.0
-    y_hat = torch.full_like(y, -1.0)
-    y_hat[..., 5:] = 1.0
-    # per row |2 - 0|^a + |0 - 2|^a over w - 1 differences; no vertical differences
-    expected = 2 * 2**alpha / (w - 1)
-    assert gradient_difference_loss(y_hat, y, alpha).item() == pytest.approx(expected)
-    # a blurred edge keeps the mean value but loses sharpness: the GDL sees it, l1 of means does not
-    blurred = torch.zeros_like(y)
-    assert gradient_difference_loss(blurred, y, alpha).item() == pytest.approx(2**alpha / (w - 1))
-
-
-def test_lp_loss_values():
-    a, b = torch.zeros(1, 1, 2, 2), torch.tensor([[[[1.0, -1.0], [2.0, 0.0]]]])
-    assert lp_loss(a, b, 1).item() == pytest.approx(1.0)
-    assert lp_loss(a, b, 2).item() == pytest.approx(1.5)
+    return Nets(*task.build_networks())
 
 
 # -- configuration --------------------------------------------------------------------------------------
@@ -126,6 +91,15 @@ def test_curriculum_lengths(tmp_path):
     assert [task.rollout_length(s) for s in (0, 9, 10, 19, 20, 1000)] == [1, 1, 2, 2, 3, 3]
     task.set_step(15)
     assert task.rollout_length() == 2
+
+
+def test_networks_are_built_together_from_the_episode_headers(tmp_path):
+    task = make_task(tmp_path)
+    g, d = task.build_networks()
+    assert task._train_set is None  # no frame was decoded to size the networks
+    assert task.geometry() == (1, 40, 40) and g.hparams["num_channels"] == 1
+    g2, d2 = task.build_networks()
+    assert g2 is not g and d2 is not d
 
 
 # -- turns ------------------------------------------------------------------------------------------
@@ -164,6 +138,16 @@ def test_generator_turn_changes_only_the_generator(tmp_path):
     s = out.stats
     expected = 0.05 * s["g_adv"] + s["g_lp"] + s["g_gdl"]
     assert s["g_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_training_psnr_honours_the_eval_cap(tmp_path):
+    eval_cfg = {"rollout_steps": 3, "max_sequences": 4, "num_samples": 2}
+    capped = make_task(tmp_path, eval={**eval_cfg, "psnr_cap": 1.0})
+    out = capped.generator_turn(batch_of(capped), nets_of(capped))
+    assert float(out.stats["psnr"]) == 1.0
+    uncapped = make_task(tmp_path, eval={**eval_cfg, "psnr_cap": 0.0})
+    out = uncapped.generator_turn(batch_of(uncapped), nets_of(uncapped))
+    assert float(out.stats["psnr"]) > 1.0
 
 
 class RecordingObjective:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,142 +32,20 @@ import torch
 from torch import nn
 
 from seqgan.adversarial import get_objective, gradient_penalty
-from seqgan.config import ConfigError, ExperimentConfig
-from seqgan.metrics.frames import psnr as frame_psnr
+from seqgan.config import ConfigError
+from seqgan.losses import gradient_difference_loss, lp_loss
+from seqgan.metrics.frames import psnr
 from seqgan.models.frame_gan import build_frame_gan, pool_frames
-from seqgan.tasks import TASKS
+from seqgan.tasks import register_task
 from seqgan.tasks.base import GANTask, Nets, TurnOutput
+from seqgan.tasks.next_frame.config import NextFrameConfig
+from seqgan.tasks.next_frame.evaluation import Batch, evaluate_rollouts, valid_batches
+from seqgan.tasks.next_frame.samples import write_rollout_samples
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "NextFrameConfig",
-    "NextFrameTask",
-    "gradient_difference_loss",
-    "lp_loss",
-]
 
-
-# --------------------------------------------------------------------------------------------------
-# Configuration
-
-
-@dataclass
-class FrameModelConfig:
-    """Which networks: a preset of ``seqgan.models.frame_gan.PRESETS`` plus constructor overrides."""
-
-    preset: str = "mathieu2016"
-    num_actions: int = 0  # > 0: action-conditioned G and D (the data must have actions)
-    generator: dict[str, Any] = field(default_factory=dict)
-    discriminator: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FrameDataConfig:
-    """Training windows (``seqgan.data.frames.FrameWindows``) and validation sequences."""
-
-    train_scp: str = "data/train/episodes.scp"
-    valid_scp: str = "data/dev/episodes.scp"
-    context: int = 4
-    horizon: int = 1  # target frames per training window (>= the longest curriculum rollout)
-    patch_size: int = 32  # square training crop; the discriminator is sized for it
-    grayscale: bool = False
-    resize: list[int] = field(default_factory=list)  # [H, W]; empty keeps the recorded size
-    stride: int = 1
-    max_per_episode: int = 0  # 0: no limit
-    min_motion: float = 0.0  # prefer patches with motion (see FrameWindows)
-    motion_tries: int = 10
-    in_memory: bool = True
-
-
-@dataclass
-class FrameLossConfig:
-    """Loss weights (paper values by default)."""
-
-    objective: str = "nsgan"
-    objective_options: dict[str, Any] = field(default_factory=dict)
-    adv_weight: float = 0.05
-    lp_weight: float = 1.0
-    p: float = 1.0
-    gdl_weight: float = 1.0
-    gdl_alpha: float = 1.0
-    gp_weight: float = 0.0  # gradient penalty on D (0: the objective's default, e.g. 10 for wgan-gp)
-    mismatch_prob: float = 0.0  # fraction of the batch shown to D as (context, other clip's target)
-    wrong_action_prob: float = 0.0  # fraction shown to D as (real frame, different action)
-    detach_feedback: bool = False  # stop gradients through fed-back predictions
-
-
-@dataclass
-class CurriculumConfig:
-    """Rollout length per training phase: ``horizons[i]`` from step ``steps[i - 1]`` on."""
-
-    horizons: list[int] = field(default_factory=lambda: [1])
-    steps: list[int] = field(default_factory=list)
-
-
-@dataclass
-class FrameEvalConfig:
-    """Validation rollouts on full frames."""
-
-    rollout_steps: int = 8
-    psnr_cap: float = 100.0  # dB per frame (identical frames give inf); 0 disables the cap
-    max_sequences: int = 32
-    max_per_episode: int = 4
-    batch_size: int = 8
-    num_samples: int = 4  # sequences drawn in write_samples
-
-
-@dataclass
-class NextFrameConfig(ExperimentConfig):
-    task: str = "next_frame"
-    model: FrameModelConfig = field(default_factory=FrameModelConfig)
-    data: FrameDataConfig = field(default_factory=FrameDataConfig)
-    loss: FrameLossConfig = field(default_factory=FrameLossConfig)
-    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
-    eval: FrameEvalConfig = field(default_factory=FrameEvalConfig)
-
-
-# --------------------------------------------------------------------------------------------------
-# Reconstruction losses
-
-
-def lp_loss(prediction: torch.Tensor, target: torch.Tensor, p: float = 1.0) -> torch.Tensor:
-    """Mean ``|target - prediction|^p`` over all elements. Shapes ``(B, C, H, W)``; returns a scalar."""
-    diff = (target - prediction).abs()
-    return diff.mean() if p == 1 else diff.pow(p).mean()
-
-
-def gradient_difference_loss(
-    prediction: torch.Tensor, target: torch.Tensor, alpha: float = 1.0
-) -> torch.Tensor:
-    """Gradient-difference loss (Mathieu et al. 2016, eq. 5).
-
-    ``| |Y[i,j] - Y[i-1,j]| - |Y_hat[i,j] - Y_hat[i-1,j]| |^alpha`` plus the same along ``j``. Each axis
-    is averaged over its differences (the paper sums; the mean keeps the weight independent of the
-    frame size) and the two axes are added.
-
-    Args:
-        prediction: ``(..., H, W)``.
-        target: same shape.
-        alpha: the exponent.
-
-    Returns:
-        Scalar tensor.
-    """
-    total = prediction.new_zeros(())
-    for dim in (-2, -1):
-        gt = target.diff(dim=dim).abs()
-        gp = prediction.diff(dim=dim).abs()
-        d = (gt - gp).abs()
-        total = total + (d.mean() if alpha == 1 else d.pow(alpha).mean())
-    return total
-
-
-# --------------------------------------------------------------------------------------------------
-# Task
-
-
-@TASKS.register("next_frame")
+@register_task("next_frame")
 class NextFrameTask(GANTask):
     """Next-frame prediction with a multi-scale conditional GAN (``task: next_frame``).
 
@@ -179,34 +57,9 @@ class NextFrameTask(GANTask):
     config_class = NextFrameConfig
 
     def __init__(self, config: NextFrameConfig) -> None:
-        super().__init__(config)
+        super().__init__(config)  # checks the configuration
         self.config: NextFrameConfig = config
-        cur, data, loss = config.curriculum, config.data, config.loss
-        if not cur.horizons or min(cur.horizons) < 1:
-            raise ConfigError(f"curriculum.horizons must be rollout lengths >= 1, got {cur.horizons}")
-        if len(cur.steps) != len(cur.horizons) - 1 or cur.steps != sorted(cur.steps):
-            raise ConfigError(
-                f"curriculum.steps needs {len(cur.horizons) - 1} increasing step(s) for horizons "
-                f"{cur.horizons}, got {cur.steps}"
-            )
-        if data.horizon < max(cur.horizons):
-            raise ConfigError(
-                f"data.horizon ({data.horizon}) must be >= the longest curriculum rollout "
-                f"({max(cur.horizons)})"
-            )
-        if data.patch_size < 0:
-            raise ConfigError("data.patch_size must be >= 0 (0 trains on full square frames)")
-        for name in ("mismatch_prob", "wrong_action_prob"):
-            if not 0.0 <= getattr(loss, name) <= 1.0:
-                raise ConfigError(f"loss.{name} must lie in [0, 1], got {getattr(loss, name)}")
-        if loss.wrong_action_prob > 0 and config.model.num_actions < 2:
-            raise ConfigError(
-                "loss.wrong_action_prob needs an action-conditioned model (model.num_actions >= 2)"
-            )
-        try:
-            self.objective = get_objective(loss.objective, **loss.objective_options)
-        except (KeyError, ValueError) as e:
-            raise ConfigError(f"loss.objective: {e}") from None
+        self.objective = get_objective(config.loss.objective, **config.loss.objective_options)
         self.step = 0
         self._train_set: Any = None
         self._valid_set: Any = None
@@ -269,25 +122,28 @@ class NextFrameTask(GANTask):
 
     def _check_dataset(self, dataset: Any, where: str) -> None:
         n = self.config.model.num_actions
-        if n > 0 and not getattr(dataset, "has_actions", True):
+        if n > 0 and not dataset.has_actions:
             raise ConfigError(f"{where}: model.num_actions is {n} but the episodes have no actions")
-        data_actions = getattr(dataset, "num_actions", None)
+        data_actions = dataset.num_actions
         if n > 0 and data_actions and data_actions > n:
             raise ConfigError(
                 f"{where}: the episodes use {data_actions} actions but model.num_actions is {n}"
             )
-        shape = getattr(dataset, "frame_shape", None)
-        if shape is not None and self._geometry is None:
-            self._geometry = tuple(int(s) for s in shape)  # type: ignore[assignment]
+        if self._geometry is None:
+            c, h, w = dataset.frame_shape
+            self._geometry = (int(c), int(h), int(w))
 
     def geometry(self) -> tuple[int, int, int]:
-        """Full-frame ``(C, H, W)`` of the training episodes."""
+        """Full-frame ``(C, H, W)`` of the training episodes (from the loaded training set, or else from the
+        episodes' headers: no frame is decoded, so that building the networks needs no data loading)."""
         if self._geometry is None:
-            self.train_dataset()
-        if self._geometry is None:  # a dataset without frame_shape: look at one example
-            item = self.train_dataset()[(0, 0)]
-            self._geometry = tuple(int(s) for s in item["context"].shape[1:])  # type: ignore[assignment]
-        return self._geometry  # type: ignore[return-value]
+            from seqgan.data.frames import FrameWindows
+
+            d = self.config.data
+            args = {**self._window_args(), "in_memory": False}  # episode headers only
+            self._check_dataset(FrameWindows(d.train_scp, horizon=d.horizon, **args), d.train_scp)
+        assert self._geometry is not None
+        return self._geometry
 
     def _patch_size(self) -> int:
         p = self.config.data.patch_size
@@ -302,26 +158,23 @@ class NextFrameTask(GANTask):
         return h
 
     # -- networks ---------------------------------------------------------------------------------------
-    def _build(self) -> tuple[nn.Module, nn.Module]:
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """The preset's multi-scale generator and discriminator for the episodes' channels, sized for the
+        training patch."""
         m = self.config.model
+        channels, patch = self.geometry()[0], self._patch_size()
         try:
             return build_frame_gan(
                 m.preset,
-                num_channels=self.geometry()[0],
+                num_channels=channels,
                 context=self.config.data.context,
                 num_actions=m.num_actions,
-                patch_size=self._patch_size(),
+                patch_size=patch,
                 generator_overrides=m.generator,
                 discriminator_overrides=m.discriminator,
             )
         except (TypeError, ValueError) as e:
             raise ConfigError(f"model: {e}") from None
-
-    def build_generator(self) -> nn.Module:
-        return self._build()[0]
-
-    def build_discriminator(self) -> nn.Module:
-        return self._build()[1]
 
     # -- turns ----------------------------------------------------------------------------------------
     def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
@@ -446,7 +299,8 @@ class NextFrameTask(GANTask):
         adv_t, lp_t, gdl_t = adv_t / n, lp_t / n, gdl_t / n
         loss = lc.adv_weight * adv_t + lc.lp_weight * lp_t + lc.gdl_weight * gdl_t
         with torch.no_grad():
-            psnr = frame_psnr(preds_all[0][-1], target[:, 0], 2.0, reduction="mean", cap=100.0)
+            cap = self.config.eval.psnr_cap or None
+            train_psnr = psnr(preds_all[0][-1], target[:, 0], 2.0, reduction="mean", cap=cap)
         return TurnOutput(
             loss,
             {
@@ -455,96 +309,40 @@ class NextFrameTask(GANTask):
                 "g_lp": lp_t.detach(),
                 "g_gdl": gdl_t.detach(),
                 "rollout": float(n),
-                "psnr": psnr,
+                "psnr": train_psnr,
             },
         )
 
-    # -- evaluation -----------------------------------------------------------------------------------
-    def _valid_batches(self, device: torch.device, limit: int) -> Any:
+    # -- evaluation and samples -------------------------------------------------------------------------
+    def _valid_batches(self, device: torch.device, limit: int) -> Iterator[Batch]:
         dataset = self.valid_dataset()
-        count = min(len(dataset), limit)
-        if count == 0:
+        if min(len(dataset), limit) == 0:
             log.warning(
                 "%s: no validation sequence of %d+%d frames",
                 self.config.data.valid_scp,
                 self.config.data.context,
                 self.config.eval.rollout_steps,
             )
-        bs = max(1, self.config.eval.batch_size)
-        for start in range(0, count, bs):
-            items = [dataset[(i, 0)] for i in range(start, min(count, start + bs))]
-            ctx = torch.stack([it["context"] for it in items]).to(device)
-            tgt = torch.stack([it["target"] for it in items]).to(device)
-            act = None
-            if self.config.model.num_actions > 0:
-                act = torch.stack([it["actions"] for it in items]).to(device)
-            yield ctx, tgt, act
+        with_actions = self.config.model.num_actions > 0
+        return valid_batches(dataset, device, limit, self.config.eval.batch_size, with_actions)
 
-    @torch.no_grad()
     def evaluate(self, generator: nn.Module, device: torch.device) -> dict[str, float]:
         """Rollouts of ``eval.rollout_steps`` frames on full validation frames (``seqgan.metrics.frames``):
         PSNR (capped at ``eval.psnr_cap`` dB per frame), SSIM (frames shifted to [0, 2], the uint8
         convention), sharpness difference, their means over steps, PSNR and SSIM per step
         (``psnr_1`` ...), and the copy-last-frame baseline's PSNR (also per step) and SSIM."""
-        from seqgan.metrics.frames import SSIM_WINDOW, copy_last_frame, psnr, sharpness_difference, ssim
-        from seqgan.predict import rollout
+        e = self.config.eval
+        batches = self._valid_batches(device, e.max_sequences)
+        return evaluate_rollouts(generator, batches, e.rollout_steps, e.psnr_cap or None)
 
-        steps = self.config.eval.rollout_steps
-        cap = self.config.eval.psnr_cap or None
-        sums: dict[str, torch.Tensor] = {}
-
-        def add(name: str, values: torch.Tensor) -> None:
-            total = values.double().sum(0).cpu()
-            sums[name] = sums[name] + total if name in sums else total
-
-        count = 0
-        for ctx, tgt, act in self._valid_batches(device, self.config.eval.max_sequences):
-            pred = rollout(generator, ctx, steps, act).float().clamp(-1, 1)
-            copy = copy_last_frame(ctx, steps)
-            add("psnr", psnr(pred, tgt, 2.0, cap=cap))
-            add("psnr_copy_last", psnr(copy, tgt, 2.0, cap=cap))
-            add("sharpness", sharpness_difference(pred, tgt, 2.0, cap=cap))
-            if min(tgt.shape[-2:]) >= SSIM_WINDOW:
-                add("ssim", ssim(pred, tgt, (-1.0, 1.0)))
-                add("ssim_copy_last", ssim(copy, tgt, (-1.0, 1.0)))
-            count += ctx.shape[0]
-        if count == 0:
-            return {}
-        metrics = {name: float(v.mean() / count) for name, v in sums.items()}
-        for name in ("psnr", "ssim", "psnr_copy_last"):
-            if name in sums:
-                metrics.update({f"{name}_{s + 1}": float(sums[name][s] / count) for s in range(steps)})
-        return metrics
-
-    @torch.no_grad()
     def write_samples(
         self, generator: nn.Module, device: torch.device, step: int, out_dir: Path, writer: Any | None
     ) -> None:
         """Rollouts of the first validation sequences: a PNG strip (truth over prediction per sequence),
         a GIF (truth | prediction) under ``out_dir`` and the strip in TensorBoard."""
-        import numpy as np
-
-        from seqgan.predict import comparison_strip, rollout, save_gif, save_png, side_by_side, to_uint8
-
-        steps = self.config.eval.rollout_steps
-        strips, gifs = [], []
-        for ctx, tgt, act in self._valid_batches(device, self.config.eval.num_samples):
-            pred = to_uint8(rollout(generator, ctx, steps, act))
-            truth, context = to_uint8(tgt), to_uint8(ctx)
-            for i in range(len(pred)):
-                strips.append(comparison_strip(truth[i], pred[i], context[i]))
-                frames = [side_by_side(f, f) for f in context[i]]
-                frames += [side_by_side(t, p) for t, p in zip(truth[i], pred[i])]
-                gifs.append(frames)
-        if not strips:
-            return
-        strip = np.concatenate(strips, axis=0)
-        out_dir = Path(out_dir)
-        save_png(out_dir / f"rollout_{step:08d}.png", strip)
-        gif = [np.concatenate([g[t] for g in gifs], axis=0) for t in range(len(gifs[0]))]
-        save_gif(out_dir / f"rollout_{step:08d}.gif", gif)
-        if writer is not None:
-            writer.add_image("samples/rollout", strip, step, dataformats="HWC")
+        e = self.config.eval
+        batches = self._valid_batches(device, e.num_samples)
+        write_rollout_samples(generator, batches, e.rollout_steps, step, Path(out_dir), writer)
 
     # -- export -----------------------------------------------------------------------------------------
     def export_metadata(self) -> dict[str, Any]:
