@@ -15,14 +15,9 @@
 #
 # Every stage skips what is already done and can be re-run alone (--stage N --stop-stage N).
 set -euo pipefail
-
-log() {
-    echo "$(date '+%Y-%m-%d %H:%M:%S') (se.sh) $*"
-}
-die() {
-    log "Error: $*" >&2
-    exit 1
-}
+# log, die, the option checks, experiment naming, stage selection, signatures, the GPU check
+# shellcheck source=SCRIPTDIR/utils/prelude.sh
+. "$(dirname "${BASH_SOURCE[0]}")/utils/prelude.sh"
 
 stage=0              # first stage (-1 download, 0 data, 1 format, 2 train, 3 export, 4 enhance, 5 score)
 stop_stage=5         # last stage to run
@@ -52,47 +47,24 @@ progress_interval=60 # seconds between the training progress lines (0: every rep
 help_message="Usage: $0 --train_set SET --test_sets \"SET ...\" --conf conf/X.yaml [options]
 Speech-enhancement recipe stages (run from egs/<corpus>/<task>; see the top of recipes/se.sh)."
 
-_cmdline="$0 $*"
-if [ ! -f ./path.sh ] || [ ! -f ./cmd.sh ] || [ ! -d ./utils ]; then
-    die "run me from a recipe directory (egs/<corpus>/<task>, with path.sh, cmd.sh and utils/), not from ${PWD}"
-fi
+check_recipe_dir
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
 . ./cmd.sh
 # shellcheck source=SCRIPTDIR/utils/parse_options.sh
 . utils/parse_options.sh
-SECONDS=0  # the run's clock (after option parsing, so it is not listed as an option)
+start_clock
 
-[ "$#" -eq 0 ] || die "unexpected arguments: $* (options are written --name value; see --help)"
-for name in train_set test_sets conf; do
-    [ -n "${!name}" ] || die "--${name} is required (see $0 --help)"
-done
-if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-    [ -f "${conf}" ] || die "--conf ${conf}: no such file"
-fi
-for name in stage stop_stage ngpu nnodes inference_ngpu nj fs num_plots progress_interval; do
-    [[ "${!name}" =~ ^-?[0-9]+$ ]] || die "--${name} must be an integer, got '${!name}'"
-done
-[ "${nj}" -ge 1 ] || die "--nj must be at least 1"
-[ "${nnodes}" -eq 1 ] || [ -n "${rdzv_endpoint}" ] ||
-    die "--nnodes ${nnodes} needs --rdzv_endpoint HOST:PORT (the same on every node)"
+check_common_options "$@"
+! stage_selected 2 || [ -f "${conf}" ] || die "--conf ${conf}: no such file"
+require_integers fs num_plots progress_interval
 [ -z "${train_threads}" ] || [[ "${train_threads}" =~ ^[1-9][0-9]*$ ]] ||
     die "--train_threads must be a positive integer or empty, got '${train_threads}'"
-: "${train_cmd:?cmd.sh must set train_cmd}" "${decode_cmd:?cmd.sh must set decode_cmd}"
 
-if [ -z "${exp_name}" ]; then
-    exp_name="${train_set}_$(basename "${conf}" .yaml)"
-    [ -z "${tag}" ] || exp_name="${exp_name}_${tag}"
-fi
-exp=${expdir}/${exp_name}
+exp=${expdir}/$(experiment_name)
 model=${exp}/model.safetensors
-read -r -a _test_sets <<<"${test_sets}"
-_all_sets=("${train_set}")
-[ -z "${valid_set}" ] || _all_sets+=("${valid_set}")
-for s in "${_test_sets[@]}"; do
-    [[ " ${_all_sets[*]} " == *" ${s} "* ]] || _all_sets+=("${s}")
-done
+collect_sets
 _ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 
 # min(nj, number of utterances in $1)
@@ -102,26 +74,15 @@ jobs_for() {
     [ "${n}" -gt 0 ] || die "$1 is empty"
     echo $((nj < n ? nj : n))
 }
-# checksum of a file's content and some words: changes when either does
-signature() {
-    { cat "$1"; echo "${*:2}"; } | cksum | awk '{ print $1 }'
-}
-
-# waits for the training job $1, showing its latest report line of $2 every ${progress_interval} s
+# waits for the training job $1, showing the latest report of experiment $2 (its metrics.jsonl) every
+# ${progress_interval} s: the step, the main losses, the validation scores and the time left
 follow_training() {
-    local pid=$1 file=$2 last="" line shown=0
+    local pid=$1 dir=$2 last="" line shown=0
     while kill -0 "${pid}" 2>/dev/null; do
         sleep 2
-        if [ $((SECONDS - shown)) -ge "${progress_interval}" ] && [ -f "${file}" ]; then
-            # "step 500/1500 train: d_loss=... g_l1=... (2.1 steps/s, eta 8:02)" -> the main numbers
-            line=$({ grep -E 'step [0-9]+/[0-9]+ (train|eval):' "${file}" || true; } | tail -n 1 |
-                awk '{ for (i = 1; i <= NF; i++) if ($i == "step") break
-                       out = "step " $(i + 1) " " $(i + 2)
-                       for (j = i + 3; j <= NF; j++) {
-                           if ($j ~ /^(d_loss|g_adv|g_l1|eval\/[a-z_]+)=/ && $j !~ /_improvement=/) out = out " " $j
-                           if ($j == "eta") out = out " (eta " $(j + 1)
-                       }
-                       print out }')
+        if [ $((SECONDS - shown)) -ge "${progress_interval}" ] && [ -f "${dir}/metrics.jsonl" ]; then
+            line=$(python utils/train_progress.py "${dir}" \
+                --keys 'd_loss|g_adv|g_l1|eval/(?!.*_improvement$)[a-z0-9_]+' 2>/dev/null || true)
             if [ -n "${line}" ] && [ "${line}" != "${last}" ]; then
                 echo "  ${line}"
                 last=${line}
@@ -132,17 +93,17 @@ follow_training() {
     wait "${pid}"
 }
 
-log "${_cmdline}"
+log "${recipe_cmdline}"
 log "experiment: ${exp}"
 
-if [ "${stage}" -le -1 ] && [ "${stop_stage}" -ge -1 ]; then
+if stage_selected -1; then
     log "Stage -1: download: local/download.sh ${download_opts}"
     [ -x local/download.sh ] || die "this recipe has no local/download.sh (its corpus is made in stage 0)"
     # shellcheck disable=SC2086
     local/download.sh ${download_opts}
 fi
 
-if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
+if stage_selected 0; then
     log "Stage 0: data preparation: local/data.sh ${local_data_opts}"
     [ -x local/data.sh ] || die "local/data.sh is missing or not executable (in ${PWD})"
     # shellcheck disable=SC2086
@@ -152,7 +113,7 @@ if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
     done
 fi
 
-if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+if stage_selected 1; then
     log "Stage 1: format the audio at ${fs} Hz (mono) into ${dumpdir}/ and validate"
     for s in "${_all_sets[@]}"; do
         src=data/${s}
@@ -201,7 +162,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     done
 fi
 
-if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+if stage_selected 2; then
     log "Stage 2: training ${exp} (${conf}, ngpu=${ngpu})"
     [ -f "${dumpdir}/${train_set}/.done" ] || die "${dumpdir}/${train_set} is not ready: run stage 1 first"
     [ -z "${valid_set}" ] || [ -f "${dumpdir}/${valid_set}/.done" ] ||
@@ -217,15 +178,12 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         args+=(train.device=cpu)
     else
         args+=(train.device=cuda)
-        python -c "import sys, torch; sys.exit(torch.cuda.device_count() < ${ngpu})" ||
-            die "--ngpu ${ngpu} but $(python -c 'import torch; print(torch.cuda.device_count())') CUDA device(s)" \
-                "are visible; pass --ngpu 0 to train on the CPU"
+        check_gpus "${ngpu}"
     fi
     [ -z "${init_from}" ] || args+=(--init-from "${init_from}")
     read -r -a _extra <<<"${train_args}"
     args+=(${_extra[@]+"${_extra[@]}"})
-    launcher=(utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --rdzv_endpoint "${rdzv_endpoint}"
-        --rdzv_id "$(basename "$(dirname "${PWD}")")_$(basename "${PWD}")" --)
+    make_launcher
     sig=$(signature "${exp}/conf.yaml" "${launcher[*]} ${args[*]}")
     if [ -f "${exp}/checkpoints/last.pt" ] && [ "$(cat "${exp}/.train_done" 2>/dev/null)" = "${sig}" ]; then
         log "  ${exp}: already trained with these settings (remove ${exp}/.train_done to run it again)"
@@ -235,12 +193,12 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         threads=()
         [ -z "${train_threads}" ] || threads=(env "OMP_NUM_THREADS=${train_threads}")
         ${train_cmd} --gpu "${ngpu}" "${exp}/log/train.log" ${threads[@]+"${threads[@]}"} "${launcher[@]}" "${args[@]}" &
-        follow_training $! "${exp}/train.log"
+        follow_training $! "${exp}"
         echo "${sig}" >"${exp}/.train_done"
     fi
 fi
 
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+if stage_selected 3; then
     log "Stage 3: export ${model}"
     [ -f "${exp}/checkpoints/last.pt" ] || die "${exp}/checkpoints/last.pt is missing: run stage 2 first"
     if [ -f "${model}" ] && [ "${model}" -nt "${exp}/checkpoints/last.pt" ]; then
@@ -251,7 +209,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     fi
 fi
 
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+if stage_selected 4; then
     log "Stage 4: enhance ${test_sets} with ${model}"
     [ -f "${model}" ] || die "${model} is missing: run stage 3 first"
     for s in "${_test_sets[@]}"; do
@@ -289,7 +247,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     done
 fi
 
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if stage_selected 5; then
     log "Stage 5: score ${test_sets} (noisy input and enhanced output against clean)"
     metric_opts=()
     [ -z "${score_metrics}" ] || metric_opts=(--metrics "${score_metrics}")
@@ -321,4 +279,4 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "  seqgan enhance -m ${exp_abs}/model.safetensors noisy.wav more_noisy/ -o enhanced/"
 fi
 
-log "Done in ${SECONDS} s"
+log_done

@@ -20,14 +20,9 @@
 #
 # Every stage skips what is already done and can be re-run alone (--stage N --stop-stage N).
 set -euo pipefail
-
-log() {
-    echo "$(date '+%Y-%m-%d %H:%M:%S') (vp.sh) $*"
-}
-die() {
-    log "Error: $*" >&2
-    exit 1
-}
+# log, die, the option checks, experiment naming, stage selection, signatures, the GPU check
+# shellcheck source=SCRIPTDIR/utils/prelude.sh
+. "$(dirname "${BASH_SOURCE[0]}")/utils/prelude.sh"
 
 stage=0              # first stage to run (0 data, 1 check, 2 train, 3 export, 4 rollouts, 5 score)
 stop_stage=5         # last stage to run
@@ -61,53 +56,33 @@ sensitivity_horizons="1 4"  # action sensitivity after this many steps of the sa
 help_message="Usage: $0 --train_set SET --test_sets \"SET ...\" --conf conf/X.yaml [options]
 Next-frame prediction recipe stages (run from egs/<corpus>/vp1; see the top of recipes/vp.sh)."
 
+check_recipe_dir
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
 . ./cmd.sh
+# shellcheck source=SCRIPTDIR/utils/parse_options.sh
 . utils/parse_options.sh
-SECONDS=0
+start_clock
 
-[ "$#" -eq 0 ] || die "unexpected arguments: $* (options are written --name value; see --help)"
-for name in train_set test_sets conf; do
-    [ -n "${!name}" ] || die "--${name} is required (see $0 --help)"
-done
+check_common_options "$@"
 [ -f "${conf}" ] || die "--conf ${conf}: no such file"
-for name in stage stop_stage ngpu nnodes inference_ngpu cpu_threads nj steps psnr_cap num_gif; do
-    [[ "${!name}" =~ ^-?[0-9]+$ ]] || die "--${name} must be an integer, got '${!name}'"
-done
+require_integers cpu_threads steps psnr_cap num_gif
 [ "${steps}" -ge 1 ] || die "--steps must be at least 1"
-[ "${nj}" -ge 1 ] || die "--nj must be at least 1"
-[ "${nnodes}" -eq 1 ] || [ -n "${rdzv_endpoint}" ] ||
-    die "--nnodes ${nnodes} needs --rdzv_endpoint HOST:PORT (the same on every node)"
 for s in ${rollout_starts} ${sensitivity_horizons}; do
     [[ "${s}" =~ ^[0-9]+$ ]] || die "--rollout_starts and --sensitivity_horizons take integers >= 0, got '${s}'"
 done
-: "${train_cmd:?cmd.sh must set train_cmd}" "${decode_cmd:?cmd.sh must set decode_cmd}"
 [ "${cpu_threads}" -eq 0 ] || export OMP_NUM_THREADS=${cpu_threads} MKL_NUM_THREADS=${cpu_threads}
 
-if [ -z "${exp_name}" ]; then
-    exp_name="${train_set}_$(basename "${conf}" .yaml)"
-    [ -z "${tag}" ] || exp_name="${exp_name}_${tag}"
-fi
-exp=${expdir}/${exp_name}
+exp=${expdir}/$(experiment_name)
 # the experiments: the GAN first, then the baseline (same config + ${baseline_args})
 exps=("${exp}")
 [ -z "${baseline_tag}" ] || exps+=("${exp}_${baseline_tag}")
-read -r -a _test_sets <<<"${test_sets}"
+collect_sets
 read -r -a _starts <<<"${rollout_starts}"
 [ "${#_starts[@]}" -gt 0 ] || die "--rollout_starts is empty"
-_all_sets=("${train_set}")
-[ -z "${valid_set}" ] || _all_sets+=("${valid_set}")
-for s in "${_test_sets[@]}"; do
-    [[ " ${_all_sets[*]} " == *" ${s} "* ]] || _all_sets+=("${s}")
-done
 if [ "${inference_ngpu}" -gt 0 ]; then device=cuda; else device=cpu; fi
 
-# checksum of a file's content and some words: changes when either does
-signature() {
-    { cat "$1"; echo "${*:2}"; } | cksum | awk '{ print $1 }'
-}
 # a key of an experiment's resolved config.yaml, e.g. config_value exp/x data.context
 config_value() {
     python - "$1/config.yaml" "$2" <<'EOF'
@@ -119,10 +94,10 @@ print(value)
 EOF
 }
 
-log "$0 $*"
+log "${recipe_cmdline}"
 log "experiments: ${exps[*]}"
 
-if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
+if stage_selected 0; then
     log "Stage 0: data: local/data.sh ${local_data_opts}"
     [ -x local/data.sh ] || die "local/data.sh is missing or not executable (in ${PWD})"
     # shellcheck disable=SC2086
@@ -132,7 +107,7 @@ if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
     done
 fi
 
-if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+if stage_selected 1; then
     log "Stage 1: check the data directories and their statistics"
     dirs=()
     for s in "${_all_sets[@]}"; do
@@ -143,7 +118,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     python utils/vp_check_data.py "${dirs[@]}"
 fi
 
-if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+if stage_selected 2; then
     log "Stage 2: training ${exps[*]} (${conf}, ngpu=${ngpu})"
     for s in "${_all_sets[@]}"; do
         [ -f "data/${s}/utt2num_frames" ] || die "data/${s} is not checked: run stage 1 first"
@@ -158,12 +133,9 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         common+=(train.device=cpu)
     else
         common+=(train.device=cuda)
-        python -c "import sys, torch; sys.exit(torch.cuda.device_count() < ${ngpu})" ||
-            die "--ngpu ${ngpu} but $(python -c 'import torch; print(torch.cuda.device_count())') CUDA device(s)" \
-                "are visible; pass --ngpu 0 to train on the CPU"
+        check_gpus "${ngpu}"
     fi
-    launcher=(utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --rdzv_endpoint "${rdzv_endpoint}"
-        --rdzv_id "$(basename "$(dirname "${PWD}")")_$(basename "${PWD}")" --)
+    make_launcher
     read -r -a _extra <<<"${train_args}"
     read -r -a _baseline <<<"${baseline_args}"
     for e in "${exps[@]}"; do
@@ -185,12 +157,11 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         log "  ${e}: log ${e}/log/train.log (follow it with: tail -f ${e}/train.log)"
         ${train_cmd} --gpu "${ngpu}" "${e}/log/train.log" "${launcher[@]}" "${args[@]}"
         echo "${sig}" >"${e}/.train_done"
-        grep 'train:' "${e}/train.log" | tail -n 1 | sed 's/^/  /' || true
-        grep 'eval:' "${e}/train.log" | tail -n 1 | cut -c 1-300 | sed 's/^/  /' || true
+        python utils/train_progress.py "${e}" --each-kind --width 300 | sed 's/^/  /' || true
     done
 fi
 
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+if stage_selected 3; then
     log "Stage 3: export ${exps[*]/%//model.safetensors}"
     for e in "${exps[@]}"; do
         model=${e}/model.safetensors
@@ -204,7 +175,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     done
 fi
 
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+if stage_selected 4; then
     log "Stage 4: roll out ${steps} frames on ${test_sets} from frames ${rollout_starts} of each episode"
     read -r -a _extra <<<"${predict_args}"
     for e in "${exps[@]}"; do
@@ -256,7 +227,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     done
 fi
 
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if stage_selected 5; then
     log "Stage 5: score ${test_sets}: ${exps[*]} and copy-last-frame"
     for e in "${exps[@]}"; do
         for s in "${_test_sets[@]}"; do
@@ -297,4 +268,4 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "  seqgan predict -m ${PWD}/${exp}/model.safetensors --episode my_episode.npz --steps ${steps} -o rollouts/"
 fi
 
-log "Done in ${SECONDS} s"
+log_done

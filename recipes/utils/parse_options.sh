@@ -14,6 +14,12 @@
 # its line, then exits 0; run it after other options to see the values they give. An unknown option or
 # a missing value is an error (exit 1). Parsing stops at `--` or at the first argument that does not
 # start with `--`; the rest is left in "$@" as positional arguments.
+#
+# A corpus recipe (egs/*/run.sh) that adds options of its own to the staged script it calls sets
+# `pass_unknown_options=true` above the line that sources this file: then the options it does not
+# define are left in "$@", in order and each with its value, for it to pass on ("$@" to se.sh or
+# vp.sh), and `--help` prints its own options and is passed on too, so that the called script's help
+# follows.
 
 _po_script=${BASH_SOURCE[1]:-$0}
 
@@ -41,7 +47,8 @@ if [ -f "${_po_script}" ]; then
         esac
         if [[ "${_po_line}" =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]]; then
             _po_name=${BASH_REMATCH[1]}
-            if [ "${_po_name}" = help_message ] || _po_index "${_po_name}" >/dev/null; then
+            if [ "${_po_name}" = help_message ] || [ "${_po_name}" = pass_unknown_options ] ||
+                _po_index "${_po_name}" >/dev/null; then
                 continue
             fi
             _po_names+=("${_po_name}")
@@ -70,19 +77,34 @@ _po_help() {
     else
         printf 'Usage: %s [options]\n\n' "${_po_script}"
     fi
-    echo "Options (dashes and underscores are interchangeable; current values in brackets):"
+    if [ "${_po_pass}" = true ]; then
+        echo "Options of ${_po_script} (the others go on to the script it calls, listed below):"
+    else
+        echo "Options (dashes and underscores are interchangeable; current values in brackets):"
+    fi
     for ((_po_i = 0; _po_i < ${#_po_names[@]}; _po_i++)); do
         _po_n=${_po_names[_po_i]}
         _po_v=${!_po_n-}
         printf '  --%-24s %s [%s]\n' "${_po_n}" "${_po_docs[_po_i]}" "${_po_v}"
     done
-    printf '  --%-24s %s\n' "help" "print this message and exit"
+    if [ "${_po_pass}" = true ]; then
+        echo
+    else
+        printf '  --%-24s %s\n' "help" "print this message and exit"
+    fi
 }
 
+_po_pass=${pass_unknown_options:-false}
+_po_passed=()  # with pass_unknown_options=true: the options left for the called script
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --help | -h)
             _po_help
+            if [ "${_po_pass}" = true ]; then
+                _po_passed+=("$1")
+                shift
+                continue
+            fi
             exit 0
             ;;
         --)
@@ -110,6 +132,10 @@ while [ "$#" -gt 0 ]; do
     _po_name=${_po_key#--}
     _po_name=${_po_name//-/_}
     if ! [[ "${_po_name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || ! _po_is_option "${_po_name}"; then
+        if [ "${_po_pass}" = true ]; then
+            _po_passed+=("${_po_key}" "${_po_value}")
+            continue
+        fi
         echo "$0: unknown option ${_po_key} (see $0 --help for the options)" >&2
         exit 1
     fi
@@ -124,6 +150,9 @@ while [ "$#" -gt 0 ]; do
     printf -v "${_po_name}" '%s' "${_po_value}"
 done
 
-unset _po_script _po_names _po_docs _po_line _po_name _po_key _po_value
+if [ "${#_po_passed[@]}" -gt 0 ]; then
+    set -- "${_po_passed[@]}" "$@"
+fi
+unset _po_script _po_names _po_docs _po_line _po_name _po_key _po_value _po_pass _po_passed
 unset -f _po_index _po_is_option _po_help
 true

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import atomic_write, markdown_table  # noqa: E402
+from results_md import atomic_write, markdown_table, read_metrics_jsonl  # noqa: E402
 
 PLOT_METRICS = ("pesq_wb", "si_sdr")  # shown in the spectrogram titles when scored
 
@@ -163,15 +163,8 @@ def plot_spectrograms(
 def read_metrics_log(path: Path) -> dict[str, dict[int, dict[str, float]]]:
     """``metrics.jsonl`` as kind → step → values; a resumed run's repeated steps keep the last row."""
     rows: dict[str, dict[int, dict[str, float]]] = {}
-    if not path.is_file():
-        return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by an interruption
-        if isinstance(row, dict) and "step" in row:
-            rows.setdefault(str(row.get("kind", "train")), {})[int(row["step"])] = row
+    for row in read_metrics_jsonl(path):
+        rows.setdefault(str(row.get("kind", "train")), {})[int(row["step"])] = row
     return rows
 
 
@@ -280,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Results: {exp.name}",
         "",
         f"Written {time.strftime('%Y-%m-%d %H:%M')} by recipes/se.sh stage 5 (seqgan "
-        f"{getattr(seqgan, '__version__', '?')}, torch {torch.__version__}, Python {platform.python_version()}, "
+        f"{seqgan.__version__}, torch {torch.__version__}, Python {platform.python_version()}, "
         f"{platform.machine()}). Scores: `seqgan score` against the clean references; "
         "change = enhanced − noisy (for LLR and WSS, noisy − enhanced: positive is better).",
         "",

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import atomic_write, markdown_table  # noqa: E402
+from results_md import atomic_write, markdown_table, read_metrics_jsonl  # noqa: E402
 
 METRICS = ("psnr", "ssim", "sharpness_difference")
 LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "sharpness_difference": "sharpness diff. (dB)"}
@@ -280,15 +280,7 @@ def training_lines(name: str, exp: Path) -> list[str]:
         f"{c.get('curriculum', {}).get('horizons')}; {og.get('name')} lr {og.get('lr')}{_sched(t, 'sched_g')} (G) / "
         f"{od.get('name')} lr {od.get('lr')}{_sched(t, 'sched_d')} (D)"
     )
-    rows = []
-    metrics_log = exp / "metrics.jsonl"
-    if metrics_log.is_file():
-        for text in metrics_log.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(text))
-            except json.JSONDecodeError:
-                continue
-    train = [r for r in rows if r.get("kind", "train") == "train"]
+    train = [r for r in read_metrics_jsonl(exp / "metrics.jsonl") if r.get("kind", "train") == "train"]
     if train:
         line += f"; {train[-1].get('time', 0.0):.0f} s of training in the last (resumed) run"
     model = exp / "model.safetensors"
@@ -332,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Next-frame prediction results: {args.exp.name}",
         "",
         f"Written {time.strftime('%Y-%m-%d %H:%M')} by recipes/vp.sh stage 5 (seqgan "
-        f"{getattr(seqgan, '__version__', '?')}, torch {torch.__version__}, Python {platform.python_version()}, "
+        f"{seqgan.__version__}, torch {torch.__version__}, Python {platform.python_version()}, "
         f"{platform.machine()}). Models: "
         + "; ".join(f"**{n}** = {loss_label(read_config(e))}" for n, e in exps.items())
         + f"; **{COPY_LAST}** repeats the last context frame.",

@@ -11,22 +11,17 @@
 #   ./run.sh --stage 5                                        score again
 #   ./run.sh --help                                           every option of vp.sh
 #
-# --game GAME is this script's option (default Pong); it names the data sets (data/train_<game>, ...)
-# and is given to local/data.sh before the --local_data_opts given here.
+# --game and --local_data_opts are this script's options (parse_options.sh); every other option goes
+# on to vp.sh. The game names the data sets (data/train_<game>, ...).
 set -euo pipefail
 
-game=Pong
-args=()
-user_data_opts=""
-while [ "$#" -gt 0 ]; do
-    case "$1" in
-        --game) game=${2:?--game needs a value}; shift 2 ;;
-        --game=*) game=${1#*=}; shift ;;
-        --local_data_opts | --local-data-opts) user_data_opts=${2:?$1 needs a value}; shift 2 ;;
-        --local_data_opts=* | --local-data-opts=*) user_data_opts=${1#*=}; shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
+game=Pong           # the game: an ale-py ROM (Pong, Breakout, SpaceInvaders, ...; see README.md)
+local_data_opts=""  # more options of local/data.sh, after the recipe's own (--game, --num_episodes, ...)
+help_message="Usage: $0 [--game GAME] [--local_data_opts OPTS] [options of vp.sh]
+Action-conditioned next-frame prediction on Atari game play (see the top of run.sh and README.md)."
+pass_unknown_options=true
+# shellcheck source=SCRIPTDIR/utils/parse_options.sh
+. utils/parse_options.sh
 # shellcheck disable=SC1091
 . ./path.sh
 id=$(python -c 'import sys; from seqgan.data.synth.atari import rom_id; print(rom_id(sys.argv[1]))' "${game}")
@@ -36,10 +31,10 @@ id=$(python -c 'import sys; from seqgan.data.synth.atari import rom_id; print(ro
     --valid_set "dev_${id}" \
     --test_sets "test_${id}" \
     --conf conf/tiny.yaml \
-    --local_data_opts "--game ${game} --num_episodes 20 --split 12,2,6 --max_frames 300 ${user_data_opts}" \
+    --local_data_opts "--game ${game} --num_episodes 20 --split 12,2,6 --max_frames 300 ${local_data_opts}" \
     --corpus_desc "Atari ${game} (ale-py v5 settings, sticky random policy)" \
     --steps 10 \
     --rollout_starts "60 140 220" \
     --ngpu 0 \
     --cpu_threads 1 \
-    "${args[@]}"
+    "$@"

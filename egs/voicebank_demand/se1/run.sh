@@ -12,21 +12,14 @@
 # and noisy_testset_wav/ (default: downloads/VoiceBank-DEMAND, where --stage -1 puts it).
 set -euo pipefail
 
-db=${VOICEBANK_DEMAND:-downloads/VoiceBank-DEMAND}
-help=false
-args=()
-while [ "$#" -gt 0 ]; do
-    case "$1" in
-        --db) [ "$#" -ge 2 ] || { echo "$0: --db needs a folder" >&2; exit 1; }; db=$2; shift 2 ;;
-        --db=*) db=${1#*=}; shift ;;
-        --help | -h) help=true; shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
+db=${VOICEBANK_DEMAND:-downloads/VoiceBank-DEMAND}  # the VoiceBank-DEMAND folder (--stage -1 downloads it there)
+help_message="Usage: $0 [--db DIR] [options of se.sh]
+SEGAN on VoiceBank-DEMAND (see the top of run.sh and README.md)."
+pass_unknown_options=true  # every other option goes on to se.sh
+# shellcheck source=SCRIPTDIR/utils/parse_options.sh
+. utils/parse_options.sh
 export VOICEBANK_DEMAND=${db}  # read by local/download.sh and local/data.sh
-[ "${help}" = false ] || args+=(--help)
 
-status=0
 ./se.sh \
     --train_set train \
     --valid_set dev \
@@ -34,6 +27,4 @@ status=0
     --conf conf/segan.yaml \
     --ngpu 1 \
     --nj 8 \
-    ${args[@]+"${args[@]}"} || status=$?
-[ "${help}" = false ] || printf '  --%-24s %s [%s]\n' db "the VoiceBank-DEMAND folder (run.sh)" "${db}"
-exit "${status}"
+    "$@"
