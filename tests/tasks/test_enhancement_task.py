@@ -338,6 +338,29 @@ def test_trainer_runs_a_few_steps(dirs, tmp_path):
     assert (tmp_path / "exp" / "samples" / "step_2" / "valid_0_enhanced.wav").is_file()
 
 
+def test_training_goes_on_after_each_validation(dirs, tmp_path):
+    """The Enhancer puts the generator in eval mode; the trainer gives it back its training mode."""
+    import json
+
+    from seqgan.train.trainer import Trainer
+
+    task = make_task(
+        dirs,
+        "train.max_steps=2",
+        "train.eval_interval=1",
+        "train.save_interval=0",
+        "train.log_interval=1",
+        "train.progress=lines",
+        "eval.max_utts=1",
+    )
+    trainer = Trainer(task, tmp_path / "exp")
+    trainer.fit()
+    assert trainer.generator.training
+    rows = [json.loads(line) for line in (tmp_path / "exp" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["kind"] == "eval"] == [1, 2]
+    assert [r["step"] for r in rows if r["kind"] == "train"] == [1, 2]
+
+
 @pytest.mark.parametrize("remix", [[], [0.0, 10.0]])
 def test_training_on_device_held_data_equals_the_loader(dirs, tmp_path, remix):
     from seqgan.train.trainer import Trainer
