@@ -156,6 +156,28 @@ def test_predict_paths_writes_npz_gif_png_with_psnr(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+def test_a_failed_write_keeps_the_old_outputs_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import seqgan.predict
+
+    scp = _episodes(tmp_path, n=1)
+    predictor = Predictor.from_pretrained(_model(tmp_path / "g.safetensors"))
+    out = tmp_path / "out"
+    assert predictor.predict_paths(collect_episodes(scp), out, steps=2).done == 1
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(image):
+        def write(f):
+            f.write(b"half a PNG")
+            raise OSError(28, "No space left on device")
+
+        return write
+
+    monkeypatch.setattr(seqgan.predict, "_png_writer", broken)
+    report = predictor.predict_paths(collect_episodes(scp), out, steps=3)
+    assert report.failed == 1 and "No space left" in report.errors[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old files only, no temporaries
+
+
 def test_predict_paths_psnr_cap(tmp_path):
     frames = np.full((8, 6, 6, 3), 77, np.uint8)  # a static episode: copying the last frame is exact
     write_episode(tmp_path / "still.npz", frames)

@@ -117,6 +117,24 @@ def test_no_common_ids_is_an_input_error(tmp_path):
         score_sets(tmp_path / "r", tmp_path / "e", ["ssnr"])
 
 
+def test_report_write_failure_keeps_the_old_files_and_leaves_no_temporary(sets, tmp_path, monkeypatch):
+    import seqgan.atomic
+
+    ref, est = sets
+    out = tmp_path / "out"
+    score_sets(ref, est, ["si_sdr"]).write(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    report = score_sets(ref, est, ["si_sdr", "ssnr"])
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(seqgan.atomic.os, "replace", fail)
+    with pytest.raises(OSError, match="No space left"):
+        report.write(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old files only, no temporaries
+
+
 def test_cli_writes_json_and_csv(sets, tmp_path, capsys):
     ref, est = sets
     out = tmp_path / "out"
