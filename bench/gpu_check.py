@@ -237,10 +237,8 @@ def _junit(path: Path) -> dict[str, Any]:
     for case in root.iter("testcase"):
         kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
         outcomes[f"{case.get('classname')}::{case.get('name')}"] = kinds[0] if kinds else "passed"
-    return {
-        **counts,
-        "passed": counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"],
-    } | {"outcomes": outcomes}
+    passed = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    return {**counts, "passed": passed, "outcomes": outcomes}
 
 
 def _run(
@@ -289,6 +287,7 @@ def run_step(step: Step, args: argparse.Namespace, deadline: float, log: Any) ->
         record["torch_compile"] = "disabled in the dry run (TORCHDYNAMO_DISABLE=1)"
     if step.group == "pytest":
         junit = args.out / "pytest.xml"
+        junit.unlink(missing_ok=True)  # a report left from an earlier run is not this run's
         argv = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider"]
         argv += [f"--junitxml={junit}", "tests"]
     else:
