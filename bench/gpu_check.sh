@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
         --dry-run|--dry_run) dry_run=true; shift ;;
         --python) python=$2; shift 2 ;;
         --python=*) python=${1#--python=}; shift ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --) shift; extra=("$@"); break ;;
         *) echo "gpu_check.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
     esac
