@@ -529,7 +529,7 @@ class Trainer:
         self.generator.train()
         self.discriminator.train()
         batches = self.batches()
-        self._data_seconds = 0.0
+        self.stats, self._data_seconds = StatsAccumulator(), 0.0  # a log line covers this run's turns only
         at_step_boundary = True
         log.info(
             "training %s on %s for %d steps (from step %d), %d examples, batch %d x %d process(es)",
