@@ -22,7 +22,7 @@ import torch
 import torchaudio.functional as AF
 from torchaudio.transforms import Resample
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import AtomicFile
 
 # file extensions read by default when a folder is scanned (those libsndfile can decode)
 AUDIO_EXTENSIONS: tuple[str, ...] = tuple(
@@ -267,14 +267,12 @@ class AudioWriter:
         self.subtype = choose_subtype(self.format, subtype)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = temp_beside(self.path, ".part")
-            os.close(fd)
+            self._out = AtomicFile(self.path, ".part")
         except OSError as e:
             raise AudioFileError(self.path, f"cannot write to {self.path.parent} ({e.strerror})") from None
-        self._tmp = tmp
         try:
             self._file = sf.SoundFile(
-                tmp,
+                self._out.tmp,
                 "w",
                 samplerate=int(sample_rate),
                 channels=int(channels),
@@ -282,7 +280,7 @@ class AudioWriter:
                 format=self.format,
             )
         except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-            os.unlink(tmp)
+            self._out.discard()
             raise AudioFileError(
                 self.path, f"cannot write {self.format}/{self.subtype} audio ({e})"
             ) from None
@@ -300,8 +298,7 @@ class AudioWriter:
         """Closes the file and renames it to its destination."""
         try:
             self._file.close()
-            os.chmod(self._tmp, 0o666 & ~_umask())
-            os.replace(self._tmp, self.path)
+            self._out.commit()
         except OSError as e:
             self._discard()
             raise AudioFileError(self.path, f"cannot write ({e.strerror})") from None
@@ -309,21 +306,14 @@ class AudioWriter:
     def _discard(self) -> None:
         if not self._file.closed:
             self._file.close()
-        if os.path.exists(self._tmp):
-            os.unlink(self._tmp)
+        self._out.discard()
 
     def __enter__(self) -> AudioWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if os.path.exists(self._tmp):  # not committed
+        if self._out.pending:  # not committed
             self._discard()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_audio(
