@@ -24,15 +24,12 @@ import os
 import sys
 from pathlib import Path
 
-from seqgan.atomic import temp_beside
+from seqgan.data.scp import write_scp
 
 
 def _write_table(path: Path, rows: list[tuple[str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.writelines(f"{key} {value}\n" for key, value in rows)
-    os.replace(tmp, path)
+    write_scp(path, dict(rows))
 
 
 def _is_fresh(dst: Path, src: str) -> bool:

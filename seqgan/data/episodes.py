@@ -34,6 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from seqgan.atomic import AtomicFile, write_text
+from seqgan.data.scp import DataDirError, read_scp, write_scp
+
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -177,19 +180,13 @@ def write_episode(
     arrays["meta"] = np.array(meta_json)  # 0-d unicode array: loads without pickle
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, arr in arrays.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, arr, allow_pickle=False)
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with AtomicFile(path) as out, zipfile.ZipFile(out.tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, arr in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, arr, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
 
 
 def read_episode(path: str | os.PathLike, *, load_frames: bool = True) -> Episode:
@@ -268,26 +265,6 @@ def episode_length(path: str | os.PathLike) -> int:
 # -- episodes.scp ---------------------------------------------------------------------------------------
 
 
-def _read_scp_fallback(path: Path) -> dict[str, str]:
-    """A minimal Kaldi scp reader (used when ``seqgan.data.scp`` is not available)."""
-    entries: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise EpisodeError(f"{path}:{lineno}: expected '<episode-id> <path>', got {line!r}")
-            key, value = parts
-            if value.endswith("|"):
-                raise EpisodeError(f"{path}:{lineno}: commands ending in '|' are not supported; list files")
-            if key in entries:
-                raise EpisodeError(f"{path}:{lineno}: duplicate id {key!r}")
-            entries[key] = value
-    return entries
-
-
 def read_episodes_scp(path: str | os.PathLike) -> dict[str, str]:
     """Reads ``episodes.scp`` into ``{episode_id: path}`` (file order). Relative paths stay as written.
 
@@ -298,19 +275,17 @@ def read_episodes_scp(path: str | os.PathLike) -> dict[str, str]:
     if not path.is_file():
         raise EpisodeError(f"{path}: episode list not found; generate the corpus first (seqgan data ...)")
     try:
-        from seqgan.data.scp import read_scp
-    except ImportError:
-        return _read_scp_fallback(path)
-    try:
         return dict(read_scp(path))
-    except EpisodeError:
-        raise
-    except (ValueError, OSError) as e:
+    except DataDirError as e:
         raise EpisodeError(str(e)) from e
 
 
 def write_episodes_scp(path: str | os.PathLike, entries: Mapping[str, str | os.PathLike]) -> None:
-    """Writes ``<episode-id> <path>`` lines sorted by id, atomically."""
+    """Writes ``<episode-id> <path>`` lines sorted by id, atomically (:func:`seqgan.data.scp.write_scp`).
+
+    Raises:
+        EpisodeError: an id that is empty or holds whitespace, or a path that is not a plain file path.
+    """
     path = Path(path)
     for key, value in entries.items():
         if not key or any(c.isspace() for c in key):
@@ -318,11 +293,10 @@ def write_episodes_scp(path: str | os.PathLike, entries: Mapping[str, str | os.P
         if str(value).endswith("|") or "\n" in str(value):
             raise EpisodeError(f"{path}: episode path {str(value)!r} for {key!r} is not a plain file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for key in sorted(entries):
-            f.write(f"{key} {entries[key]}\n")
-    os.replace(tmp, path)
+    try:
+        write_scp(path, entries)
+    except DataDirError as e:
+        raise EpisodeError(str(e)) from e
 
 
 def _as_entries(episodes: str | os.PathLike | Mapping[str, Any] | Sequence[Any]) -> dict[str, str]:
@@ -438,9 +412,7 @@ def episode_stats(paths: Sequence[str | os.PathLike]) -> dict[str, Any]:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def split_episodes(

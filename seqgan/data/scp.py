@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import write_text
 
 # Tables keyed by utterance id (so their ids must match wav.scp's); values that name files end in .scp
 UTT_TABLES = ("wav.scp", "spk1.scp", "noise1.scp", "utt2spk", "utt2dur", "utt2num_samples", "text")
@@ -87,16 +87,22 @@ def read_kv(path: str | Path) -> dict[str, str]:
 
 
 def write_scp(path: str | Path, mapping: Mapping[str, object]) -> None:
-    """Writes an ``<id> <value>`` table sorted by id, atomically (temporary file + rename).
+    """Writes an ``<id> <value>`` table sorted by id, atomically: the one writer of every Kaldi table.
+
+    ``wav.scp``, ``spk1.scp``, ``episodes.scp``, ``utt2spk``, ``spk2utt`` (value: the utterance ids
+    joined by spaces), ``utt2dur``, ``text`` ... all go through here, so every table seqgan writes is in
+    the order :func:`validate_data_dir` checks, and is written whole or not at all.
 
     Args:
-        path: destination; its directory must exist.
-        mapping: id → value (converted with ``str``). Ids must not contain whitespace.
+        path: destination; its directory must exist. A failed write keeps the old file.
+        mapping: id → value (converted with ``str``). Ids must not be empty or contain whitespace.
 
     Raises:
-        DataDirError: an id that is empty or contains whitespace, or a value with a newline.
+        DataDirError: an id that is empty or contains whitespace, a value with a line break, or (in a
+            ``*.scp`` table of paths) a command pipe ending in ``|``.
     """
     path = Path(path)
+    paths = path.name.endswith(".scp")
     lines = []
     for key in sorted(mapping):
         value = str(mapping[key])
@@ -104,15 +110,10 @@ def write_scp(path: str | Path, mapping: Mapping[str, object]) -> None:
             raise DataDirError(f"{path}: id {key!r} is empty or contains whitespace")
         if "\n" in value or "\r" in value:
             raise DataDirError(f"{path}: the value of '{key}' contains a line break")
+        if paths and value.rstrip().endswith("|"):
+            raise DataDirError(f"{path}: the path of '{key}' is a command pipe ('... |'); write file paths")
         lines.append(f"{key} {value}\n")
-    fd, tmp = temp_beside(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(lines)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, "".join(lines))
 
 
 @dataclass

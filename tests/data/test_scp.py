@@ -131,3 +131,15 @@ def test_validate_bad_duration_and_empty_table(tmp_path):
     (d / "wav.scp").write_text("\n")
     with pytest.raises(DataDirError, match="wav.scp: is empty"):
         validate_data_dir(d)
+
+
+def test_write_scp_refuses_pipes_in_path_tables_and_keeps_values_with_spaces(tmp_path):
+    write_scp(tmp_path / "spk2utt", {"s2": "u3", "s1": "u1 u2"})
+    assert (tmp_path / "spk2utt").read_text() == "s1 u1 u2\ns2 u3\n"
+    assert read_kv(tmp_path / "spk2utt") == {"s1": "u1 u2", "s2": "u3"}
+    write_scp(tmp_path / "text", {"u1": "a | b |"})  # not a table of paths: a pipe is only text
+    with pytest.raises(DataDirError, match=r"wav.scp: the path of 'u1' is a command pipe"):
+        write_scp(tmp_path / "wav.scp", {"u1": "sox a.wav -t wav - |"})
+    with pytest.raises(DataDirError, match="line break"):
+        write_scp(tmp_path / "utt2spk", {"u1": "s1\nu2 s2"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spk2utt", "text"]
