@@ -27,161 +27,37 @@ Conventions:
   set so that the window's SNR is a value drawn from ``remix_snrs``. The noise is ``noise1.scp`` when
   the directory has one, otherwise the recorded ``noisy − clean``. Every draw comes from
   ``numpy.random.default_rng(seed)``, the seed given with the index.
+* One definition of a window serves the loader and the device-held corpus: :meth:`SEWindows.plan` turns
+  ``(index, seed)`` keys into a :class:`~seqgan.data.se_windows.WindowPlan`, and
+  :func:`~seqgan.data.se_windows.cut_windows` cuts the batch from the signals, on the host for the
+  loader (:meth:`SEWindows.__getitem__`, :meth:`SEWindows.__getitems__`) and on the device for
+  :class:`DeviceWindows`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import os
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from seqgan.data.audio import AudioFileError, audio_info, preemphasis, resample
 from seqgan.data.scp import validate_data_dir
+from seqgan.data.se_signals import CorpusSignal, decode_workers, read_mono, resampled_length
+from seqgan.data.se_windows import FlatSignals, Signals, StreamedSignals, WindowPlan, cut_windows, remix_gain
+
+__all__ = ["SEUtterances", "SEWindows", "DeviceWindows", "read_mono", "remix_gain", "resampled_length"]
 
 log = logging.getLogger(__name__)
 
 AUTO_IN_MEMORY_BYTES = 2 * 1024**3  # in_memory="auto" decodes the corpus when it needs less than this
-_CACHE_FILES = 8  # resampled whole files kept per process when streaming
-_SILENCE_POWER = 1e-10  # a clean window below this mean power keeps the noise at its recorded level
 
 
-def _check_mono(path: str, channels: int) -> None:
-    if channels != 1:
-        raise AudioFileError(
-            path,
-            f"has {channels} channels; speech-enhancement data must be mono. Convert the corpus first "
-            "(pick the channel you mean or mix them, e.g. `sox in.wav -c 1 out.wav`)",
-        )
-
-
-def _info(path: str) -> tuple[int, int, int]:
-    """(frames, sample rate, channels) from the file header."""
-    info = audio_info(path)
-    return info.frames, info.sample_rate, info.channels
-
-
-def resampled_length(frames: int, orig_rate: int, new_rate: int) -> int:
-    """Length after :func:`seqgan.data.audio.resample`: ceil(frames · new / orig)."""
-    if orig_rate == new_rate:
-        return frames
-    return -(-frames * new_rate // orig_rate)
-
-
-def read_mono(path: str, sample_rate: int, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Reads a mono file as float32, resampled to ``sample_rate``.
-
-    Args:
-        path: audio file.
-        sample_rate: wanted rate.
-        start, stop: sample range at the file's own rate, for a partial read of a file already at
-            ``sample_rate`` (a file at another rate is read whole).
-
-    Returns:
-        ``(samples,)`` float32.
-
-    Raises:
-        AudioFileError: unreadable, multi-channel, or with NaN / infinite samples.
-    """
-    try:
-        data, rate = sf.read(path, start=start, stop=stop, dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError) as e:
-        raise AudioFileError(path, f"cannot decode it ({e})") from None
-    _check_mono(path, data.shape[1])
-    x = np.ascontiguousarray(data[:, 0])
-    if not np.isfinite(x).all():
-        raise AudioFileError(
-            path, f"non-finite sample (NaN or Inf) at frame {start + int(np.argmin(np.isfinite(x)))}"
-        )
-    if rate != sample_rate:
-        x = resample(torch.from_numpy(x), rate, sample_rate).numpy()
-    return x
-
-
-class _Signal:
-    """One signal (noisy, clean or noise) over every utterance, in memory or streamed from files."""
-
-    def __init__(self, paths: Sequence[str], infos: Sequence[tuple[int, int, int]], sample_rate: int) -> None:
-        self.paths = list(paths)
-        self.rates = [rate for _, rate, _ in infos]
-        self.lengths = np.array(
-            [resampled_length(frames, rate, sample_rate) for frames, rate, _ in infos], dtype=np.int64
-        )
-        self.sample_rate = sample_rate
-        self.data: np.ndarray | None = None  # all utterances concatenated, when in memory
-        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-
-    @property
-    def total(self) -> int:
-        return int(self.offsets[-1])
-
-    def load(self, workers: int) -> None:
-        """Decodes every file into one array."""
-        data = np.zeros(self.total, dtype=np.float32)
-
-        def one(u: int) -> None:
-            x = read_mono(self.paths[u], self.sample_rate)
-            n = min(len(x), int(self.lengths[u]))  # the header may overstate the frames of a broken file
-            data[self.offsets[u] : self.offsets[u] + n] = x[:n]
-
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(one, range(len(self.paths))))
-        self.data = data
-
-    def _whole(self, u: int) -> np.ndarray:
-        if u in self._cache:
-            self._cache.move_to_end(u)
-            return self._cache[u]
-        x = read_mono(self.paths[u], self.sample_rate)
-        self._cache[u] = x
-        if len(self._cache) > _CACHE_FILES:
-            self._cache.popitem(last=False)
-        return x
-
-    def read(self, u: int, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` of utterance ``u`` at the target rate, zero outside the file."""
-        length = int(self.lengths[u])
-        out = np.zeros(stop - start, dtype=np.float32)
-        lo, hi = max(start, 0), min(stop, length)
-        if hi <= lo:
-            return out
-        if self.data is not None:
-            base = self.offsets[u]
-            chunk = self.data[base + lo : base + hi]
-        elif self.rates[u] == self.sample_rate:
-            chunk = read_mono(self.paths[u], self.sample_rate, start=lo, stop=hi)
-        else:
-            chunk = self._whole(u)[lo:hi]
-        out[lo - start : lo - start + len(chunk)] = chunk
-        return out
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_cache"] = OrderedDict()  # each worker process keeps its own cache
-        return state
-
-
-def _scan(paths: Sequence[str], workers: int) -> list[tuple[int, int, int]]:
-    with ThreadPoolExecutor(workers) as pool:
-        infos = list(pool.map(_info, paths))
-    for path, (_, _, channels) in zip(paths, infos):
-        _check_mono(path, channels)
-    return infos
-
-
-def _note_rates(name: str, signal: _Signal) -> bool:
+def _note_rates(name: str, signal: CorpusSignal) -> bool:
     """Logs how many files of ``signal`` are resampled; True when any is."""
-    other = [rate for rate in signal.rates if rate != signal.sample_rate]
+    other = signal.resampled
     if other:
         log.info(
             "%s: %d file(s) at %s Hz are resampled to %d Hz",
@@ -191,10 +67,6 @@ def _note_rates(name: str, signal: _Signal) -> bool:
             signal.sample_rate,
         )
     return bool(other)
-
-
-def _workers() -> int:
-    return min(8, (os.cpu_count() or 1) * 2)
 
 
 class SEWindows(Dataset):
@@ -214,6 +86,7 @@ class SEWindows(Dataset):
 
     Items: ``dataset[(index, seed)]`` (or ``dataset[index]``, seed 0) is a dict with
     ``"noisy"`` and ``"clean"``, each a float32 tensor of shape ``(1, window)``.
+    ``dataset.__getitems__(keys)`` (what the loader calls for a batch) cuts the items of a batch at once.
     """
 
     def __init__(
@@ -242,17 +115,14 @@ class SEWindows(Dataset):
 
         ddir = validate_data_dir(data_dir, required=("wav.scp", "spk1.scp"), optional=("noise1.scp",))
         self.ids = ddir.ids
-        workers = _workers()
-        noisy_paths = [ddir["wav.scp"][u] for u in self.ids]
-        clean_paths = [ddir["spk1.scp"][u] for u in self.ids]
-        self.noisy = _Signal(noisy_paths, _scan(noisy_paths, workers), sample_rate)
-        self.clean = _Signal(clean_paths, _scan(clean_paths, workers), sample_rate)
+        workers = decode_workers()
+        self.noisy = CorpusSignal([ddir["wav.scp"][u] for u in self.ids], sample_rate, workers)
+        self.clean = CorpusSignal([ddir["spk1.scp"][u] for u in self.ids], sample_rate, workers)
         resampled = _note_rates(str(self.data_dir / "wav.scp"), self.noisy)
         resampled |= _note_rates(str(self.data_dir / "spk1.scp"), self.clean)
-        self.noise: _Signal | None = None
+        self.noise: CorpusSignal | None = None
         if self.remix_snrs and "noise1.scp" in ddir:
-            noise_paths = [ddir["noise1.scp"][u] for u in self.ids]
-            self.noise = _Signal(noise_paths, _scan(noise_paths, workers), sample_rate)
+            self.noise = CorpusSignal([ddir["noise1.scp"][u] for u in self.ids], sample_rate, workers)
             resampled |= _note_rates(str(self.data_dir / "noise1.scp"), self.noise)
         elif self.remix_snrs:
             log.info("%s: no noise1.scp; remixing uses the recorded noise (noisy - clean)", self.data_dir)
@@ -268,13 +138,14 @@ class SEWindows(Dataset):
                 differ,
             )
         self.lengths = lengths
+        # the noise of each utterance: noise1.scp, or the recorded noisy - clean
+        self._noise_lengths = self.noise.lengths if self.noise is not None else lengths
         counts = np.where(lengths >= window, 1 + (lengths - window) // hop, (lengths > 0).astype(np.int64))
         self._utt = np.repeat(np.arange(len(self.ids), dtype=np.int64), counts)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         self._start = (np.arange(len(self._utt), dtype=np.int64) - np.repeat(first, counts)) * hop
 
-        signals = [s for s in (self.noisy, self.clean, self.noise) if s is not None]
-        nbytes = self.nbytes = 4 * sum(s.total for s in signals)  # the decoded corpus
+        nbytes = self.nbytes = 4 * sum(s.total for s in self.signals.values())  # the decoded corpus
         if in_memory == "auto":
             in_memory = nbytes < AUTO_IN_MEMORY_BYTES
         elif not isinstance(in_memory, bool):
@@ -287,8 +158,8 @@ class SEWindows(Dataset):
                 len(self.ids),
                 nbytes / 2**20,
             )
-            for s in signals:
-                s.load(workers)
+            for s in self.signals.values():
+                s.load(workers, margin=window + 1)  # margins of zeros: every window is one slice
         elif resampled:
             log.info(
                 "%s: streaming files at another sample rate decodes whole files; convert the corpus "
@@ -305,6 +176,14 @@ class SEWindows(Dataset):
             hop,
         )
 
+    @property
+    def signals(self) -> dict[str, CorpusSignal]:
+        """The signals windows are cut from: ``"noisy"``, ``"clean"`` and (remixing with noise1.scp) ``"noise"``."""
+        out = {"noisy": self.noisy, "clean": self.clean}
+        if self.noise is not None:
+            out["noise"] = self.noise
+        return out
+
     def __len__(self) -> int:
         return len(self._utt)
 
@@ -312,13 +191,11 @@ class SEWindows(Dataset):
         """(utterance id, start sample) of window ``index``."""
         return self.ids[int(self._utt[index])], int(self._start[index])
 
-    def _noise_length(self, v: int) -> int:
-        return int(self.noise.lengths[v] if self.noise is not None else self.lengths[v])
-
     def remix_plan(self, seed: int) -> tuple[float, int, int] | None:
         """How the example with ``seed`` is remixed: ``(snr_db, noise utterance, noise offset)``, or None.
 
-        Every draw comes from ``numpy.random.default_rng(seed)``; the host and the device batches share it.
+        Every draw comes from ``numpy.random.default_rng(seed)``, so a key gives the same example on every
+        path, process and run.
         """
         if not self.remix_snrs:
             return None
@@ -327,173 +204,76 @@ class SEWindows(Dataset):
             return None
         snr = float(self.remix_snrs[int(rng.integers(len(self.remix_snrs)))])
         v = int(rng.integers(len(self.ids)))
-        n = self._noise_length(v)
+        n = int(self._noise_lengths[v])
         off = int(rng.integers(0, max(n - (self.window + 1), 0) + 1)) if n > 0 else 0
         return snr, v, off
 
-    def _noise_window(self, v: int, off: int) -> np.ndarray:
-        """``window + 1`` samples of utterance ``v``'s noise from ``off`` (the first precedes the window)."""
-        n = self._noise_length(v)
-        size = self.window + 1
-        if n == 0:
-            return np.zeros(size, dtype=np.float32)
-        stop = min(off + size, n)
-        if self.noise is not None:
-            x = self.noise.read(v, off, stop)
-        else:
-            x = self.noisy.read(v, off, stop) - self.clean.read(v, off, stop)
-        return np.resize(x, size) if len(x) < size else x  # a short noise is repeated
+    def plan(self, keys: Sequence[tuple[int, int]]) -> WindowPlan:
+        """The :class:`~seqgan.data.se_windows.WindowPlan` of ``(index, seed)`` keys, on the host.
+
+        Raises:
+            IndexError: an index outside ``[-len(self), len(self))``.
+        """
+        index = np.array([int(k[0]) for k in keys], dtype=np.int64)
+        bad = (index < -len(self)) | (index >= len(self))
+        if bad.any():
+            raise IndexError(f"window {int(index[bad][0])} out of range ({len(self)} windows)")
+        index %= max(len(self), 1)
+        utt = self._utt[index]
+        start = self._start[index] - 1  # one sample before the window, for pre-emphasis
+        valid = np.minimum(self._start[index] + self.window, self.lengths[utt]) - start
+        draws = [self.remix_plan(int(k[1])) for k in keys]
+        return WindowPlan.of(utt, start, valid, draws, self._noise_lengths, self.window)
+
+    def _host_signals(self) -> Signals:
+        signals = self.signals
+        if all(s.data is not None for s in signals.values()):
+            return FlatSignals.of(signals, self.window + 1)
+        return StreamedSignals(signals, self.window + 1)
+
+    def __getitems__(self, keys: Sequence[int | tuple[int, int]]) -> list[dict[str, torch.Tensor]]:
+        """The items of ``keys`` (each ``(index, seed)`` or an index), cut together."""
+        keys = [k if isinstance(k, tuple) else (k, 0) for k in keys]
+        batch = cut_windows(self.plan(keys), self._host_signals(), self.window, self.preemphasis)
+        return [{name: x[i] for name, x in batch.items()} for i in range(len(keys))]
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, seed = key if isinstance(key, tuple) else (key, 0)
-        index = int(index)
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"window {index} out of range ({len(self)} windows)")
-        u, start = int(self._utt[index]), int(self._start[index])
-        stop = min(start + self.window, int(self.lengths[u]))
-        # one sample before the window for pre-emphasis; zero past the utterance's end
-        clean = self.clean.read(u, start - 1, stop)
-        plan = self.remix_plan(seed)
-        if plan is not None:
-            snr, v, off = plan
-            noise = self._noise_window(v, off)[-len(clean) :]
-            gain = remix_gain(
-                float(np.mean(np.square(clean[1:], dtype=np.float64))) if len(clean) > 1 else 0.0,
-                float(np.mean(np.square(noise[1:], dtype=np.float64))) if len(noise) > 1 else 0.0,
-                snr,
-            )
-            noisy = clean + np.float32(gain) * noise
-        else:
-            noisy = self.noisy.read(u, start - 1, stop)
-        out = {}
-        for name, x in (("noisy", noisy), ("clean", clean)):
-            x = torch.from_numpy(x)
-            y = preemphasis(x[1:], self.preemphasis, previous=x[:1])
-            out[name] = F.pad(y, (0, self.window - len(y))).unsqueeze(0)
-        return out
+        return self.__getitems__([key])[0]
 
     def on_device(self, device: torch.device | str) -> DeviceWindows:
         """The corpus decoded onto ``device``, batched there: see :class:`DeviceWindows`."""
         return DeviceWindows(self, torch.device(device))
 
 
-def remix_gain(p_clean: float, p_noise: float, snr_db: float) -> float:
-    """Noise gain giving ``snr_db`` for mean powers ``p_clean`` and ``p_noise``.
-
-    A silent noise gives 0 (nothing to add); a silent clean window keeps the noise at its recorded level.
-    """
-    if p_noise <= 0.0:
-        return 0.0
-    if p_clean < _SILENCE_POWER:
-        return 1.0
-    return math.sqrt(p_clean / (p_noise * 10.0 ** (snr_db / 10.0)))
-
-
 class DeviceWindows:
     """The training windows of an :class:`SEWindows`, with the whole corpus held on ``device``.
 
     Calling it with a batch of ``(index, seed)`` keys returns the batch dict that the loader would collate
-    from ``dataset[key]`` for each key (the same windows, remixing and pre-emphasis, equal up to float
-    rounding), built on the device by gathering from the corpus: no per-item Python, no worker
-    processes, no host-to-device copy of audio. Only the remixing draws (a few random numbers per
-    example) and the window offsets are computed on the host and sent as one small pinned tensor.
+    from ``dataset[key]`` for each key: the same :meth:`SEWindows.plan` and
+    :func:`~seqgan.data.se_windows.cut_windows`, run on the device by gathering from the corpus (on
+    the host ``on_device("cpu")`` equals the loader bit for bit; another device may round the remix
+    powers differently). No per-item Python, no worker processes, no host-to-device copy of audio:
+    only the plan (a few numbers per example) travels, pinned and without waiting.
     """
-
-    # columns of the per-example plan sent to the device
-    _COLUMNS = ("noisy", "clean", "first", "valid", "remixed", "noise_a", "noise_b", "period", "skip", "snr")
 
     def __init__(self, windows: SEWindows, device: torch.device) -> None:
         self.windows = windows
         self.device = device
-        signals = {"noisy": windows.noisy, "clean": windows.clean}
-        if windows.noise is not None:
-            signals["noise"] = windows.noise
+        signals = windows.signals
         self.nbytes = 4 * sum(s.total for s in signals.values())
-        self._flat = {}
-        for name, s in signals.items():
-            streamed = s.data is None
-            if streamed:
-                log.info("%s: decoding the %s signal for the device", windows.data_dir, name)
-                s.load(_workers())
-            self._flat[name] = torch.from_numpy(s.data).to(device)
-            if streamed and device.type != "cpu":
-                s.data = None  # the device holds it now: give the host memory back
-        self._frame = torch.arange(windows.window + 1, device=device)
-
-    def plan(self, keys: Sequence[tuple[int, int]]) -> np.ndarray:
-        """The host's part: ``(len(keys), len(_COLUMNS))`` int64, the SNR column holding float64 bits."""
-        w = self.windows
-        size = w.window + 1
-        idx = np.array([int(k[0]) for k in keys], dtype=np.int64)
-        if idx.size and (idx.min() < -len(w) or idx.max() >= len(w)):
-            raise IndexError(f"window index out of range ({len(w)} windows)")
-        idx %= len(w)
-        u = w._utt[idx]
-        start = w._start[idx] - 1  # one sample before the window, for pre-emphasis
-        plan = np.zeros((len(idx), len(self._COLUMNS)), dtype=np.int64)
-        plan[:, 0] = w.noisy.offsets[u] + start
-        plan[:, 1] = w.clean.offsets[u] + start
-        plan[:, 2] = start < 0  # the sample before a file's first window is zero
-        plan[:, 3] = np.minimum(w._start[idx] + w.window, w.lengths[u]) - start  # samples read
-        snr = np.zeros(len(idx), dtype=np.float64)
-        for i, key in enumerate(keys):
-            drawn = w.remix_plan(int(key[1]))
-            if drawn is None:
-                continue
-            snr[i], v, off = drawn
-            plan[i, 4] = 1
-            if w.noise is not None:
-                plan[i, 5] = w.noise.offsets[v] + off
-            else:  # the recorded noise: noisy - clean of utterance v
-                plan[i, 5] = w.noisy.offsets[v] + off
-                plan[i, 6] = w.clean.offsets[v] + off
-            plan[i, 7] = max(min(off + size, w._noise_length(v)) - off, 0)  # a shorter noise repeats
-            plan[i, 8] = size - plan[i, 3]  # the loader keeps the last `valid` noise samples
-        plan[:, 9] = snr.view(np.int64)
-        return plan
+        streamed = [name for name, s in signals.items() if s.data is None]
+        for name in streamed:
+            log.info("%s: decoding the %s signal for the device", windows.data_dir, name)
+            signals[name].load(decode_workers(), margin=windows.window + 1)
+        self.signals = FlatSignals.of(signals, windows.window + 1, device)
+        if device.type != "cpu":
+            for name in streamed:
+                signals[name].release()  # the device holds it now: give the host memory back
 
     def __call__(self, keys: Sequence[tuple[int, int]]) -> dict[str, torch.Tensor]:
-        host = torch.from_numpy(self.plan(keys))
-        remixed = bool(host[:, 4].any())
-        if self.device.type == "cuda":
-            host = host.pin_memory()
-        return self._build(host.to(self.device, non_blocking=True), remixed)
-
-    def _gather(self, name: str, base: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        flat = self._flat[name]
-        return flat[(base[:, None] + offsets).clamp_(0, flat.numel() - 1)]
-
-    def _build(self, plan: torch.Tensor, remixed: bool) -> dict[str, torch.Tensor]:
-        w, j = self.windows, self._frame
-        noisy_base, clean_base, first, valid, is_remixed, noise_a, noise_b, period, skip, _ = plan.unbind(1)
-        inside = (j >= first[:, None]) & (j < valid[:, None])
-        clean = torch.where(inside, self._gather("clean", clean_base, j), 0.0)
-        noisy = torch.where(inside, self._gather("noisy", noisy_base, j), 0.0)
-        if remixed:
-            k = (skip[:, None] + j) % period.clamp(min=1)[:, None]
-            if "noise" in self._flat:
-                noise = self._gather("noise", noise_a, k)
-            else:
-                noise = self._gather("noisy", noise_a, k) - self._gather("clean", noise_b, k)
-            noise = torch.where((period[:, None] > 0) & (j < valid[:, None]), noise, 0.0)
-            count = (valid - 1).clamp(min=1).double()
-            p_clean = clean[:, 1:].double().square().sum(1) / count
-            p_noise = noise[:, 1:].double().square().sum(1) / count
-            snr = plan[:, 9].view(torch.float64)
-            ratio = p_clean / (p_noise * torch.pow(10.0, snr / 10.0)).clamp(
-                min=torch.finfo(torch.float64).tiny
-            )
-            gain = torch.where(p_clean < _SILENCE_POWER, 1.0, ratio.sqrt())
-            gain = torch.where((p_noise <= 0.0) | (valid <= 1), 0.0, gain).float()
-            noisy = torch.where(is_remixed[:, None].bool(), clean + gain[:, None] * noise, noisy)
-        keep = j[1:] < valid[:, None]  # the loader pads after the samples it read
-        out = {}
-        for name, x in (("noisy", noisy), ("clean", clean)):
-            y = x[:, 1:] - w.preemphasis * x[:, :-1] if w.preemphasis else x[:, 1:]
-            out[name] = torch.where(keep, y, 0.0).unsqueeze(1)
-        return out
+        w = self.windows
+        plan = w.plan(keys).to(self.device)
+        return cut_windows(plan, self.signals, w.window, w.preemphasis)
 
 
 class SEUtterances(Dataset):

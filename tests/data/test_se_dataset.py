@@ -9,10 +9,12 @@ import pytest
 import soundfile as sf
 import torch
 import torchaudio.functional as AF
+from torch.utils.data import DataLoader
 
 from seqgan.data.audio import AudioFileError
 from seqgan.data.scp import write_scp
-from seqgan.data.se_dataset import SEUtterances, SEWindows
+from seqgan.data.se_dataset import SEUtterances, SEWindows, remix_gain
+from seqgan.data.se_windows import WindowPlan
 
 SR = 16000
 
@@ -249,8 +251,83 @@ def test_device_batches_equal_loader_items(tmp_path, noise_scp, preemphasis, rem
     for name in ("noisy", "clean"):
         assert got[name].shape == want[name].shape == (len(keys), 1, 64)
         torch.testing.assert_close(got[name], want[name], atol=2e-6, rtol=1e-5)
+        # one definition: on the host the device batch is the loader's bit for bit, per item or per batch
+        assert torch.equal(got[name], want[name])
+        assert torch.equal(torch.stack([item[name] for item in ds.__getitems__(keys)]), want[name])
     if remix:  # some examples were remixed, some not
         plans = [ds.remix_plan(s) for _, s in keys]
         assert any(p is None for p in plans) and any(p is not None for p in plans)
     with pytest.raises(IndexError, match="out of range"):
         batches([(len(ds), 0)])
+
+
+def test_plan_fields_are_named_and_typed(tmp_path):
+    d, nse = _unequal_dir(tmp_path)
+    write_scp(d / "noise1.scp", nse)
+    ds = SEWindows(d, window=64, hop=24, remix_snrs=[10.0], remix_prob=0.5, in_memory=True)
+    assert [ds.locate(i)[0] for i in (10, 11, len(ds) - 1)] == ["u1", "u2", "u3"]
+    keys = [(0, 1), (11, 2), (len(ds) - 1, 3), (-1, 4), (5, 5), (6, 6)]
+    plan = ds.plan(keys)
+    assert isinstance(plan, WindowPlan)
+    for name in (
+        "utt",
+        "start",
+        "valid",
+        "remixed",
+        "noise_utt",
+        "noise_start",
+        "noise_period",
+        "noise_skip",
+    ):
+        assert getattr(plan, name).dtype == torch.int64, name
+    # a file's first window reads a zero before it; u2 (40 samples) is shorter than a window
+    assert plan.utt.tolist() == [0, 2, 3, 3, 0, 0]
+    assert plan.start.tolist()[:4] == [-1, -1, 47, 47] and plan.valid.tolist() == [65, 41, 65, 65, 65, 65]
+    assert plan.short is True
+    # the remixed examples, in batch order, and theirs alone the noise fields
+    drawn = [ds.remix_plan(seed) for _, seed in keys]
+    remixed = [i for i, p in enumerate(drawn) if p is not None]
+    assert 0 < len(remixed) < len(keys) and plan.remixed.tolist() == remixed
+    assert plan.snr_power.dtype == torch.float64 and torch.equal(
+        plan.snr_power, torch.full((len(remixed),), 10.0)
+    )
+    assert plan.noise_utt.tolist() == [drawn[i][1] for i in remixed]
+    assert plan.noise_start.tolist() == [drawn[i][2] for i in remixed]
+    assert plan.noise_skip.tolist() == [65 - plan.valid.tolist()[i] for i in remixed]
+    # a noise shorter than window + 1 repeats: its period is its length (u0: 20, u3: 3 samples)
+    lengths = [20, 400, 64, 3]
+    assert plan.noise_period.tolist() == [min(65, lengths[v]) for v in plan.noise_utt.tolist()]
+    assert plan.repeat == any(lengths[v] < 65 for v in plan.noise_utt.tolist())
+    assert plan.to(torch.device("cpu")) is plan
+    plain = SEWindows(d, window=64, hop=24, in_memory=True).plan(keys[2:3])
+    assert plain.remixed.numel() == plain.snr_power.numel() == 0 and not plain.repeat and not plain.short
+
+
+def test_remix_gain_values():
+    assert remix_gain(4.0, 1.0, 0.0) == 2.0  # sqrt(4 / 1)
+    assert remix_gain(1.0, 1.0, 20.0) == pytest.approx(0.1, rel=1e-15)
+    assert remix_gain(1.0, 0.0, 0.0) == 0.0  # no noise: nothing to add
+    assert remix_gain(1e-12, 1.0, 0.0) == 1.0  # silent clean: the noise keeps its level
+
+
+def test_streaming_reads_only_what_a_window_uses(tmp_path):
+    """A remixed example never reads its recorded noisy file (a NaN there is never met)."""
+    d, sig = _make_dir(tmp_path, [200], noise=True)
+    bad = sig["utt0"][0].copy()
+    bad[10] = np.nan
+    sf.write(tmp_path / "data_utt0_noisy.wav", bad, SR, subtype="FLOAT")
+    ds = SEWindows(d, window=64, remix_snrs=[0.0], remix_prob=1.0, in_memory=False)
+    item = ds[(0, 5)]
+    assert torch.isfinite(item["noisy"]).all()
+    with pytest.raises(AudioFileError, match="non-finite"):
+        SEWindows(d, window=64, in_memory=False)[0]
+
+
+def test_loader_batches_through_getitems(tmp_path):
+    d, _ = _make_dir(tmp_path, [300, 200], noise=True)
+    ds = SEWindows(d, window=64, remix_snrs=[0.0, 5.0], remix_prob=0.5, in_memory=False)
+    keys = [[(i, 10 + i) for i in range(len(ds))]]
+    (batch,) = list(DataLoader(ds, batch_sampler=keys))
+    for name in ("noisy", "clean"):
+        assert batch[name].shape == (len(ds), 1, 64)
+        assert torch.equal(batch[name], torch.stack([ds[k][name] for k in keys[0]]))
