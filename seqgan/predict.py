@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import AtomicFile
 
 log = logging.getLogger(__name__)
 
@@ -164,20 +164,18 @@ def side_by_side(
 def _write_files(writers: dict[Path, Callable[[BinaryIO], None]]) -> None:
     """Writes each file under a temporary name beside it, then renames them all, so that no partial file
     is ever visible and a failure while writing leaves none of the set behind."""
-    temps: list[tuple[str, Path]] = []
+    pending: list[AtomicFile] = []
     try:
         for path, write in writers.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = temp_beside(path)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as f:
+            pending.append(AtomicFile(path))
+            with open(pending[-1].tmp, "wb") as f:
                 write(f)
-        for tmp, path in temps:
-            os.replace(tmp, path)
+        for out in pending:
+            out.commit()
     finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        for out in pending:
+            out.discard()  # nothing left after a commit; the temporary file after a failure
 
 
 def _png_writer(image: np.ndarray) -> Callable[[BinaryIO], None]:

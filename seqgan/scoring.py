@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import write_text
 from seqgan.data.scp import read_scp
 from seqgan.metrics.audio import METRIC_NOTES, compute_metrics, resolve_metrics
 
@@ -161,20 +161,9 @@ class ScoreReport:
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         json_path, csv_path = outdir / "scores.json", outdir / "scores.csv"
-        _write_atomic(json_path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-        _write_atomic(csv_path, self.to_csv())
+        write_text(json_path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", newline="")
+        write_text(csv_path, self.to_csv(), newline="")
         return json_path, csv_path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = temp_beside(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _audio_extensions() -> set[str]:
