@@ -2,7 +2,8 @@
 
 * :func:`lp_loss`: mean ``|target - prediction|^p`` (L1 for p = 1, as SEGAN and Mathieu et al. use);
 * :func:`gradient_difference_loss`: the image gradient difference loss of Mathieu et al. (2016);
-* :func:`multi_resolution_stft_loss` / :class:`MultiResolutionSTFTLoss` (below).
+* :func:`multi_resolution_stft_loss` / :class:`MultiResolutionSTFTLoss` (below);
+* :func:`mel_spectrogram_loss` (HiFi-GAN) and :func:`compressed_spectrum_loss` (CMGAN), at the end.
 
 Multi-resolution STFT loss (as in Parallel WaveGAN, Yamamoto et al. 2020): at each resolution,
 
@@ -16,6 +17,7 @@ computed in float32 even under autocast.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -24,8 +26,11 @@ from torch import nn
 __all__ = [
     "DEFAULT_RESOLUTIONS",
     "MultiResolutionSTFTLoss",
+    "compressed_spectrum_loss",
     "gradient_difference_loss",
+    "log_mel_spectrogram",
     "lp_loss",
+    "mel_spectrogram_loss",
     "multi_resolution_stft_loss",
     "stft_magnitude",
 ]
@@ -167,3 +172,99 @@ class MultiResolutionSTFTLoss(nn.Module):
     def forward(self, estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         sc, mag = multi_resolution_stft_loss(estimate, reference, self.resolutions, self.eps)
         return sc + mag
+
+
+# -- spectral reconstruction terms of the GAN enhancers (HiFi-GAN's mel L1, CMGAN's compressed spectra) --
+@functools.lru_cache(maxsize=16)
+def _mel_filters(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> torch.Tensor:
+    from torchaudio.functional import melscale_fbanks
+
+    # Slaney's mel scale and area normalisation, as librosa's filters (HiFi-GAN's mel front end)
+    return melscale_fbanks(
+        n_fft // 2 + 1, f_min, f_max, n_mels, sample_rate, norm="slaney", mel_scale="slaney"
+    )
+
+
+def log_mel_spectrogram(
+    x: torch.Tensor,
+    sample_rate: int,
+    n_fft: int = 1024,
+    hop: int = 256,
+    win_length: int = 1024,
+    n_mels: int = 80,
+    f_min: float = 0.0,
+    f_max: float | None = None,
+    floor: float = 1e-5,
+) -> torch.Tensor:
+    """``log(max(mel, floor))`` of the magnitude STFT (periodic Hann window), as HiFi-GAN's mel loss uses it.
+
+    Args:
+        x: ``(batch, 1, samples)`` or ``(batch, samples)``.
+        sample_rate: rate of ``x`` in Hz; ``f_max`` defaults to half of it.
+
+    Returns:
+        ``(batch, n_mels, frames)``, float32.
+    """
+    x = _flatten(x, "x")
+    fb = _mel_filters(
+        int(sample_rate), int(n_fft), int(n_mels), float(f_min), float(f_max or sample_rate / 2)
+    )
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        mag = stft_magnitude(x, n_fft, hop, win_length, eps=0.0)
+        mel = torch.matmul(fb.to(x.device).T, mag)
+        return mel.clamp_min(floor).log()
+
+
+def mel_spectrogram_loss(
+    estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, **mel_options: float
+) -> torch.Tensor:
+    """HiFi-GAN's reconstruction term (Kong et al. 2020; weight 45 there): mean ``|log mel(ŷ) − log mel(y)|``.
+
+    Args:
+        estimate: ``(batch, 1, samples)`` or ``(batch, samples)``.
+        reference: same shape.
+        sample_rate: their rate in Hz.
+        mel_options: :func:`log_mel_spectrogram` options (``n_fft``, ``hop``, ``n_mels``, ...).
+
+    Returns:
+        Scalar tensor.
+    """
+    est = log_mel_spectrogram(estimate, sample_rate, **mel_options)
+    ref = log_mel_spectrogram(reference, sample_rate, **mel_options)
+    return (est - ref).abs().mean()
+
+
+def compressed_spectrum_loss(
+    estimate: torch.Tensor,
+    reference: torch.Tensor,
+    n_fft: int = 400,
+    hop: int = 100,
+    win_length: int = 400,
+    exponent: float = 0.3,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """CMGAN's spectral terms (Cao et al. 2022) on power-law compressed spectra (magnitude ``|X| ** exponent``,
+    phase kept; periodic Hamming window, ``center=True``).
+
+    Args:
+        estimate: ``(batch, 1, samples)`` or ``(batch, samples)``.
+        reference: same shape.
+        n_fft, hop, win_length: the STFT (CMGAN: 400, 100, 400 at 16 kHz).
+        exponent: the compression exponent (0.3).
+
+    Returns:
+        ``(ri, magnitude)``: ``mean (Re Ĉ − Re C)² + mean (Im Ĉ − Im C)²`` and ``mean (|Ĉ| − |C|)²``,
+        scalar tensors (CMGAN weighs them 0.1 and 0.9).
+    """
+    est, ref = _flatten(estimate, "estimate"), _flatten(reference, "reference")
+    if est.shape != ref.shape:
+        raise ValueError(f"estimate {tuple(est.shape)} and reference {tuple(ref.shape)} differ in shape")
+    window = torch.hamming_window(win_length, periodic=True, device=est.device)
+    with torch.autocast(device_type=est.device.type, enabled=False):
+        specs = []
+        for x in (est, ref):
+            spec = torch.stft(x, n_fft, hop, win_length, window, center=True, return_complex=True)
+            mag = torch.sqrt(spec.real.square() + spec.imag.square() + 1e-12)  # finite gradients at 0
+            specs.append((spec * (mag.pow(exponent) / mag), mag.pow(exponent)))
+        (c_est, m_est), (c_ref, m_ref) = specs
+        ri = (c_est.real - c_ref.real).square().mean() + (c_est.imag - c_ref.imag).square().mean()
+        return ri, (m_est - m_ref).square().mean()

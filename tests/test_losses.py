@@ -78,3 +78,27 @@ def test_lp_loss_values():
     a, b = torch.zeros(1, 1, 2, 2), torch.tensor([[[[1.0, -1.0], [2.0, 0.0]]]])
     assert lp_loss(a, b, 1).item() == pytest.approx(1.0)
     assert lp_loss(a, b, 2).item() == pytest.approx(1.5)
+
+
+def test_mel_loss_of_a_doubled_signal_is_log_two_and_zero_for_itself():
+    from seqgan.losses import log_mel_spectrogram, mel_spectrogram_loss
+
+    x = torch.randn(2, 1, 8000, generator=torch.Generator().manual_seed(0))
+    assert mel_spectrogram_loss(x, x.clone(), 16000).item() == 0.0
+    # white noise fills every mel band far above the floor: log mel(2x) = log 2 + log mel(x)
+    assert mel_spectrogram_loss(2 * x, x, 16000).item() == pytest.approx(math.log(2), rel=1e-4)
+    assert log_mel_spectrogram(x, 16000).shape == (2, 80, 8000 // 256 + 1)
+
+
+def test_compressed_spectrum_loss_of_a_scaled_signal():
+    from seqgan.losses import compressed_spectrum_loss
+
+    x = torch.randn(1, 1, 4000, generator=torch.Generator().manual_seed(1))
+    ri, mag = compressed_spectrum_loss(x, x.clone())
+    assert ri.item() == pytest.approx(0.0, abs=1e-10) and mag.item() == pytest.approx(0.0, abs=1e-10)
+    # |C(2x)| = 2^0.3 |C(x)|, phase kept: both terms are (2^0.3 - 1)^2 mean |C(x)|^2
+    window = torch.hamming_window(400, periodic=True)
+    spec = torch.stft(x[:, 0], 400, 100, 400, window, center=True, return_complex=True)
+    expected = (2**0.3 - 1) ** 2 * spec.abs().pow(0.6).mean().item()
+    ri, mag = compressed_spectrum_loss(2 * x, x)
+    assert mag.item() == pytest.approx(expected, rel=1e-4) and ri.item() == pytest.approx(expected, rel=1e-4)
