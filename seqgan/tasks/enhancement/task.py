@@ -1,4 +1,4 @@
-"""Speech enhancement with a conditional GAN (SEGAN, Pascual et al. 2017).
+"""Speech enhancement with a conditional GAN (SEGAN, Pascual et al. 2017) or a metric GAN (MetricGAN+, CMGAN).
 
 The generator maps a pre-emphasised noisy window to a clean one; the discriminator judges the pair
 ``(clean or enhanced) ‖ noisy``. Per step (the trainer runs the turns):
@@ -10,6 +10,14 @@ The generator maps a pre-emphasised noisy window to a clean one; the discriminat
   ``l1_weight · mean|fake − clean|`` (λ = 100), and optionally a multi-resolution STFT loss and D feature
   matching.
 * R1 on real pairs as a regularisation turn when ``loss.r1_gamma > 0``.
+
+The model family follows ``model.preset`` (:mod:`.networks`: SEGAN, MetricGAN+, CMGAN; any of their
+generators with a HiFi-GAN-style waveform discriminator). With ``loss.objective: metric`` the
+discriminator learns the normalised PESQ of ``(estimate, clean)`` pairs: its turn is
+:class:`.metric_turns.MetricTurns` (scores from worker processes, one turn late), and the generator's
+adversarial term asks ``D(G(x), clean)`` for the best score. The generator's reconstruction terms
+(time L1, MR-STFT, log-mel, CMGAN's compressed spectra) are :class:`.reconstruction.Reconstruction`'s,
+the adversarial term weighs ``loss.adversarial_weight``.
 
 The configuration (:class:`EnhancementConfig`, the paper's defaults) is in ``config.py``; validation
 (:mod:`.evaluation`) and audio samples (:mod:`.samples`) enhance whole utterances through
@@ -25,15 +33,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqgan.adversarial import feature_matching_loss, get_objective, gradient_penalty, r1_penalty
+from seqgan.adversarial import (
+    MetricObjective,
+    feature_matching_loss,
+    get_objective,
+    gradient_penalty,
+    r1_penalty,
+)
 from seqgan.config import ConfigError
 from seqgan.data.se_dataset import DeviceWindows, SEWindows
-from seqgan.losses import lp_loss, multi_resolution_stft_loss
-from seqgan.models.segan import PRESETS, build_segan
 from seqgan.tasks import register_task
 from seqgan.tasks.base import GANTask, Nets, RegTurn, TurnOutput
 from seqgan.tasks.enhancement.config import EnhancementConfig
 from seqgan.tasks.enhancement.evaluation import Validation
+from seqgan.tasks.enhancement.metric_turns import MetricTurns
+from seqgan.tasks.enhancement.networks import build_networks
+from seqgan.tasks.enhancement.reconstruction import Reconstruction
 from seqgan.tasks.enhancement.samples import write_audio_samples
 
 log = logging.getLogger(__name__)
@@ -59,40 +74,46 @@ class EnhancementTask(GANTask):
         self.objective = get_objective(loss.objective, **loss.objective_options)
         self.gp_weight = self.gradient_penalty_weight(loss.gp_weight)
         d = config.data
+        self.reconstruction = Reconstruction(
+            d.sample_rate,
+            l1_weight=loss.l1_weight,
+            stft_weight=loss.stft_weight,
+            stft_fft_sizes=loss.stft_fft_sizes,
+            mel_weight=loss.mel_weight,
+            ri_weight=loss.ri_weight,
+            magnitude_weight=loss.magnitude_weight,
+            spectral_stft=loss.spectral_stft,
+            spectral_exponent=loss.spectral_exponent,
+            normalize_scale=loss.normalize_scale,
+        )
+        # the objective chooses the discriminator's turn: a metric D learns scores of (estimate, clean)
+        self.metric_turns: MetricTurns | None = None
+        if isinstance(self.objective, MetricObjective):
+            mc = loss.metric
+            self.metric_turns = MetricTurns(
+                self.objective,
+                metric=mc.name,
+                normalization=mc.normalization,
+                sample_rate=d.sample_rate,
+                preemphasis=d.preemphasis,
+                noisy_term=mc.noisy_term,
+                replay_size=mc.replay_size,
+                replay_batch=mc.replay_batch,
+                workers=mc.workers,
+                seed=config.train.seed,
+            )
+        # D's second input: the noisy condition, or the clean reference of a metric discriminator
+        self.d_reference = self.metric_turns.reference if self.metric_turns is not None else "noisy"
         self.validation = Validation(
             d.valid_dir, d.sample_rate, d.preemphasis, d.window, config.eval.max_utts, config.eval.metrics
         )
 
     # -- networks -----------------------------------------------------------------------------------------
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        """The preset's SEGAN with the configured overrides; the discriminator sees ``data.window``."""
+        """The preset's family pair (or its generator with ``model.discriminator_preset``) with the configured
+        overrides; SEGAN's discriminator sees ``data.window`` (:func:`.networks.build_networks`)."""
         m, window = self.config.model, self.config.data.window
-        d_overrides = dict(m.discriminator)
-        d_overrides.setdefault("input_length", window)  # fixed-length D heads see one training window
-        preset = PRESETS.get(m.preset, {})
-        if preset.get("window") and preset["window"] != window:
-            log.info(
-                "model preset '%s' was designed for %d-sample windows; training on %d",
-                m.preset,
-                preset["window"],
-                window,
-            )
-        # both networks downsample by stride ** layers: say so in terms of data.window before building
-        for name, overrides in (("generator", m.generator), ("discriminator", d_overrides)):
-            spec = {**preset.get(name, {}), **overrides}
-            try:
-                multiple = int(spec.get("stride", 2)) ** len(spec["channels"])
-            except (KeyError, TypeError, ValueError):
-                continue  # build_segan reports a malformed spec
-            if window % multiple:
-                raise ConfigError(
-                    f"data.window={window} is not a multiple of the {name}'s length_multiple ({multiple} = "
-                    f"stride ** layers); use e.g. data.window={max(multiple, window // multiple * multiple)}"
-                )
-        try:
-            return build_segan(m.preset, m.generator, d_overrides)
-        except ValueError as e:
-            raise ConfigError(f"model: {e}") from None
+        return build_networks(m.preset, m.generator, m.discriminator, m.discriminator_preset, window)
 
     # -- data -----------------------------------------------------------------------------------------------
     def train_dataset(self) -> SEWindows:
@@ -127,6 +148,8 @@ class EnhancementTask(GANTask):
     # -- turns ----------------------------------------------------------------------------------------------
     def discriminator_turn(self, batch: dict[str, torch.Tensor], nets: Nets) -> TurnOutput:
         noisy, clean = batch["noisy"], batch["clean"]
+        if self.metric_turns is not None:
+            return self.metric_turns.discriminator_turn(noisy, clean, nets)
         with torch.no_grad():  # the fake is a constant for D: no generator graph at all
             fake = nets.generator(noisy)
         d_real = nets.discriminator(clean, noisy)
@@ -147,24 +170,20 @@ class EnhancementTask(GANTask):
         noisy, clean = batch["noisy"], batch["clean"]
         cfg = self.config.loss
         fake = nets.generator(noisy)
+        ref = batch[self.d_reference]
         stats: dict[str, Any] = {}
         if cfg.feature_matching_weight > 0:
             with torch.no_grad():
-                _, real_features = nets.discriminator(clean, noisy, return_features=True)
-            d_fake, fake_features = nets.discriminator(fake, noisy, return_features=True)
+                _, real_features = nets.discriminator(clean, ref, return_features=True)
+            d_fake, fake_features = nets.discriminator(fake, ref, return_features=True)
             fm = feature_matching_loss(real_features, fake_features)
         else:
-            d_fake = nets.discriminator(fake, noisy)
+            d_fake = nets.discriminator(fake, ref)
             fm = None
         g_adv = self.objective.generator_loss(d_fake)
-        g_l1 = lp_loss(fake.float(), clean.float(), 1)
-        loss = g_adv + cfg.l1_weight * g_l1
-        stats.update(g_adv=g_adv.detach(), g_l1=g_l1.detach())
-        if cfg.stft_weight > 0:
-            sizes = cfg.stft_fft_sizes
-            sc, mag = multi_resolution_stft_loss(fake, clean, [(n, n // 4, n) for n in sizes])
-            loss = loss + cfg.stft_weight * (sc + mag)
-            stats.update(g_stft_sc=sc.detach(), g_stft_mag=mag.detach())
+        recon, recon_stats = self.reconstruction(fake, clean, noisy)
+        loss = cfg.adversarial_weight * g_adv + recon
+        stats.update(g_adv=g_adv.detach(), **recon_stats)
         if fm is not None:
             loss = loss + cfg.feature_matching_weight * fm
             stats["g_fm"] = fm.detach()
