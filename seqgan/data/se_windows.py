@@ -11,7 +11,8 @@ A :class:`WindowPlan` says, per example, which samples make the window: the utte
 sample read (one before the window, for pre-emphasis), how many samples the utterance has from there,
 and for a remixed example which noise, from where, how it repeats and the SNR. It is index arithmetic
 and random draws only, made on the host by :meth:`SEWindows.plan`. :func:`cut_windows` turns a plan and
-the signals into the batch with tensor operations only: no per-example Python, no host synchronisation.
+the signals into the batch with tensor operations: no per-example Python (but the file reads of
+:class:`StreamedSignals`) and no host synchronisation on a device.
 """
 
 from __future__ import annotations
