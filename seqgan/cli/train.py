@@ -10,8 +10,9 @@ from pathlib import Path
 HELP = "train a GAN from a YAML config (auto-resumes from EXP_DIR/checkpoints/last.pt)"
 DESCRIPTION = """\
 Train a task (enhancement, next_frame, toy) from a YAML configuration. Any key can be overridden on
-the command line as key.sub=value (unknown keys and wrong types are errors). Training resumes
-automatically from EXP_DIR/checkpoints/last.pt; --init-from takes weights only from another run.
+the command line as key.sub=value (unknown keys, wrong types and bad values are errors, one line each).
+Training resumes automatically from EXP_DIR/checkpoints/last.pt; --init-from takes weights only from
+another run.
 
 examples:
   seqgan train -c egs/synth/se1/conf/small.yaml -o exp/small train.max_steps=2000
