@@ -29,6 +29,14 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident set size of this process: ``VmHWM`` from /proc, else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except (OSError, ValueError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
@@ -73,6 +81,41 @@ def count_flops(fn: Callable[[], Any]) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return int(counter.get_total_flops())
+
+
+def forward_flops(model: torch.nn.Module, x: torch.Tensor) -> tuple[int, str]:
+    """FLOPs of one inference forward ``model(x)``, and what the count covers.
+
+    Convolutions and matmuls are counted by torch's FlopCounterMode; ``nn.LSTM`` layers, which it does
+    not see through, are added from their shapes (``2 * 4 * H * (input + H)`` per frame and direction,
+    gates' element-wise work left out). FFTs and element-wise operations are not counted.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    lstm = 0
+
+    def hook(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: Any) -> None:
+        nonlocal lstm
+        x = inputs[0]
+        frames = x.shape[0] * x.shape[1] if x.ndim == 3 else x.shape[0]
+        directions = 2 if module.bidirectional else 1
+        size = module.input_size
+        for _ in range(module.num_layers):
+            lstm += 2 * 4 * module.hidden_size * (size + module.hidden_size) * frames * directions
+            size = module.hidden_size * directions
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.LSTM)]
+    try:
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    counted = {str(op) for op in counter.get_flop_counts().get("Global", {})}
+    if any("lstm" in op for op in counted):
+        lstm = 0  # a torch that counts LSTMs itself
+    note = "convolutions and matmuls (FlopCounterMode)" + (" + LSTM from shapes" if lstm else "")
+    return int(counter.get_total_flops()) + lstm, note
 
 
 def timed(fn: Callable[[], Any], device: torch.device, iters: int, warmup: int) -> float:
