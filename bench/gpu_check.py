@@ -10,13 +10,16 @@ past its limit or past what is left of the whole run's ``--budget``); a failing 
 check goes on. The results folder (``--out``, default ``bench/out/``) then holds at most eight files:
 
 * ``<group>.json`` per benchmark script: a list of runs, each ``{"step", "status", "wall_s", "argv",
-  "figures", "result"}`` (``result`` is the script's own JSON object);
+  "figures", "result"}`` (``result`` is the script's own JSON object) — ``profile.json`` holds the
+  top-30 operator tables of ``bench/gpu_profile.py`` (SEGAN training and enhancement);
+* ``profile.txt``: the same profiler tables as text;
 * ``pytest.xml``: the junit report of ``pytest -m gpu``;
 * ``summary.json``: per step the status, wall time and main figures, and the figures against the targets
   (training >= 5 000 windows/s, moonshot 10 000; enhancement >= 2 000x real time);
 * ``gpu_check.log``: every step's command, stdout and stderr.
 
-A new model is measured by adding a :class:`Step` to :data:`STEPS` (its ``gpu`` and ``dry`` arguments).
+A new model is measured by adding a :class:`Step` to :data:`STEPS` (its ``gpu`` and ``dry`` arguments;
+``{out}`` in them stands for the results folder).
 
 ``--image-env DIR`` builds the environment the dry run uses instead: a virtual environment holding only
 the distributions of the GPU image (:data:`IMAGE_PACKAGES` and what they require), linked from this
@@ -93,6 +96,17 @@ def _enhance_figures(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _profile_figures(result: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for part in ("train", "enhance"):
+        r = result[part]
+        out[f"{part}_sort_by"] = r["sort_by"]
+        out[f"{part}_top"] = [f"{row['name']} {row['self_percent']}%" for row in r["rows"][:5]]
+    out["train_ms_per_step"] = result["train"]["ms_per_step"]
+    out["enhance_mean_windows_per_pass"] = result["enhance"]["mean_windows_per_pass"]
+    return out
+
+
 def _ddp_figures(result: dict[str, Any]) -> dict[str, Any]:
     return {f"world_{r['processes']}_windows_per_s": r["windows_per_s"] for r in result["runs"]}
 
@@ -110,6 +124,7 @@ class Step:
         limit_s: the step's time limit on the GPU node (the dry run allows ``DRY_LIMIT_FACTOR`` times it).
         figures: the main figures, taken from the script's JSON object.
         compiles: whether the step runs torch.compile (switched off in the dry run, see ``--dry-compile``).
+        writes: files the script writes into the results folder itself (beside ``<group>.json``).
     """
 
     name: str
@@ -120,6 +135,7 @@ class Step:
     limit_s: float
     figures: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda result: {})
     compiles: bool = False
+    writes: tuple[str, ...] = ()
 
 
 DRY_LIMIT_FACTOR = 4.0  # two busy CPU cores are slower than 16 idle ones at starting Python and torch
@@ -129,9 +145,29 @@ _SEGAN_GPU += ("--precision", "bf16", "--data-on-device", "true", "--threads", "
 _SEGAN_DRY = ("--device", "cpu", "--se-presets", "segan_small", "--batch-sizes", "1", "--frame-presets")
 _SEGAN_DRY += ("--precision", "fp32", "--data-on-device", "true", "--threads", "1", "--workers", "0")
 _SEGAN_DRY += ("--iters", "1", "--warmup", "0", "--data-seconds", "0.2")
-_ENHANCE_GPU = ("--device", "cuda", "--preset", "segan", "--batch-size", "256", "--bf16", "--threads", "16")
-_ENHANCE_DRY = ("--device", "cpu", "--preset", "segan_small", "--batch-size", "4", "--threads", "1")
-_ENHANCE_DRY += ("--minutes", "0.02", "--matmul-size", "256")
+_ENHANCE_GPU = (
+    "--device",
+    "cuda",
+    "--batch-size",
+    "256",
+    "--bf16",
+    "--threads",
+    "16",
+    "--matmul-seconds",
+    "1",
+)
+_ENHANCE_DRY = ("--device", "cpu", "--batch-size", "4", "--threads", "1", "--minutes", "0.02")
+_ENHANCE_DRY += ("--matmul-size", "256", "--matmul-seconds", "0.5", "--model-seconds", "1")
+# the spectral presets: CMGAN (~65 GFLOP per second of audio) on a short input, without the CPU cap
+_METRICGAN_GPU = _ENHANCE_GPU + ("--preset", "metricgan_plus")
+_METRICGAN_DRY = _ENHANCE_DRY + ("--preset", "metricgan_small", "--batch-size", "2")
+_CMGAN_GPU = _ENHANCE_GPU + ("--preset", "cmgan", "--minutes", "2", "--max-seconds-slow", "0")
+_CMGAN_DRY = _ENHANCE_DRY + ("--preset", "cmgan_small", "--batch-size", "2")
+_PROFILE_GPU = ("--device", "cuda", "--preset", "segan", "--batch-size", "100", "--precision", "bf16")
+_PROFILE_GPU += ("--enhance-batch-size", "256", "--threads", "16", "--text", "{out}/profile.txt")
+_PROFILE_DRY = ("--device", "cpu", "--preset", "segan_small", "--batch-size", "2", "--precision", "fp32")
+_PROFILE_DRY += ("--enhance-batch-size", "4", "--train-steps", "1", "--enhance-batches", "1", "--warmup", "0")
+_PROFILE_DRY += ("--utterances", "4", "--threads", "1", "--text", "{out}/profile.txt")
 _ADAM = (
     "--optimizer",
     "adam",
@@ -139,28 +175,58 @@ _ADAM = (
 _COMPILE = ("--compile",)
 _TRAIN = "bench/train_throughput.py"
 _ENHANCE = "bench/enhance_rtf.py"
+_SEGAN_ENHANCE_GPU = _ENHANCE_GPU + ("--preset", "segan")
+_SEGAN_ENHANCE_DRY = _ENHANCE_DRY + ("--preset", "segan_small")
 
 # in order of importance: when the budget runs out, the last ones are skipped
 STEPS: tuple[Step, ...] = (
-    Step("pytest_gpu", "pytest", "", (), (), 45),
-    Step("train_segan_eager_rmsprop", "train_throughput", _TRAIN, _SEGAN_GPU, _SEGAN_DRY, 50, _train_figures),
-    Step("enhance_segan_eager", "enhance_rtf", _ENHANCE, _ENHANCE_GPU, _ENHANCE_DRY, 35, _enhance_figures),
+    Step("pytest_gpu", "pytest", "", (), (), 35),
+    Step("train_segan_eager_rmsprop", "train_throughput", _TRAIN, _SEGAN_GPU, _SEGAN_DRY, 45, _train_figures),
+    Step(
+        "enhance_segan_eager",
+        "enhance_rtf",
+        _ENHANCE,
+        _SEGAN_ENHANCE_GPU,
+        _SEGAN_ENHANCE_DRY,
+        25,
+        _enhance_figures,
+    ),
+    Step(
+        "profile_segan",
+        "profile",
+        "bench/gpu_profile.py",
+        _PROFILE_GPU,
+        _PROFILE_DRY,
+        40,
+        _profile_figures,
+        writes=("profile.txt",),
+    ),
     Step(
         "train_segan_eager_fused_adam",
         "train_throughput",
         _TRAIN,
         _SEGAN_GPU + _ADAM,
         _SEGAN_DRY + _ADAM,
-        35,
+        30,
         _train_figures,
     ),
+    Step(
+        "enhance_metricgan_plus_eager",
+        "enhance_rtf",
+        _ENHANCE,
+        _METRICGAN_GPU,
+        _METRICGAN_DRY,
+        25,
+        _enhance_figures,
+    ),
+    Step("enhance_cmgan_eager", "enhance_rtf", _ENHANCE, _CMGAN_GPU, _CMGAN_DRY, 25, _enhance_figures),
     Step(
         "train_segan_compiled_rmsprop",
         "train_throughput",
         _TRAIN,
         _SEGAN_GPU + _COMPILE,
         _SEGAN_DRY + _COMPILE,
-        120,
+        100,
         _train_figures,
         compiles=True,
     ),
@@ -168,9 +234,9 @@ STEPS: tuple[Step, ...] = (
         "enhance_segan_compiled",
         "enhance_rtf",
         _ENHANCE,
-        _ENHANCE_GPU + _COMPILE,
-        _ENHANCE_DRY + _COMPILE,
-        55,
+        _SEGAN_ENHANCE_GPU + _COMPILE,
+        _SEGAN_ENHANCE_DRY + _COMPILE,
+        40,
         _enhance_figures,
         compiles=True,
     ),
@@ -180,7 +246,7 @@ STEPS: tuple[Step, ...] = (
         _TRAIN,
         _SEGAN_GPU + _ADAM + _COMPILE,
         _SEGAN_DRY + _ADAM + _COMPILE,
-        50,
+        40,
         _train_figures,
         compiles=True,
     ),
@@ -194,7 +260,7 @@ STEPS: tuple[Step, ...] = (
         ("--device", "cpu", "--se-presets", "--frame-presets", "tiny", "--frame-batch", "2", "--batch-sizes")
         + ("1", "--precision", "fp32", "--threads", "1", "--workers", "0", "--iters", "1", "--warmup", "0")
         + ("--data-seconds", "0.2"),
-        30,
+        25,
         _train_figures,
     ),
     Step(
@@ -205,7 +271,7 @@ STEPS: tuple[Step, ...] = (
         + ("bf16",),
         ("--device", "cpu", "--world-sizes", "1", "--window", "1024", "--batch-size", "2", "--iters", "1")
         + ("--warmup", "0"),
-        35,
+        25,
         _ddp_figures,
     ),
 )
@@ -291,7 +357,8 @@ def run_step(step: Step, args: argparse.Namespace, deadline: float, log: Any) ->
         argv = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider"]
         argv += [f"--junitxml={junit}", "tests"]
     else:
-        argv = [sys.executable, step.script, *(step.dry if args.dry_run else step.gpu)]
+        given = step.dry if args.dry_run else step.gpu
+        argv = [sys.executable, step.script, *(a.replace("{out}", str(args.out)) for a in given)]
     timeout = min(limit, left)
     log.write(f"=== {step.name} (limit {timeout:.0f} s): {' '.join(argv)}\n")
     log.flush()

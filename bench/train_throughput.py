@@ -143,15 +143,15 @@ def bench_end_to_end(
     }
 
 
-def make_corpus(tmp: Path) -> Path:
-    """A 16 kHz data dir of 40 four-second noisy/clean pairs (white noise: content does not change cost)."""
+def make_corpus(tmp: Path, utterances: int = 40) -> Path:
+    """A 16 kHz data dir of four-second noisy/clean pairs (white noise: content does not change cost)."""
     data = tmp / "data"
     wavs = tmp / "wav"
     wavs.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     noisy_lines, clean_lines = [], []
-    for i in range(40):
+    for i in range(utterances):
         for kind, lines in (("noisy", noisy_lines), ("clean", clean_lines)):
             path = wavs / f"{kind}_{i:03d}.wav"
             sf.write(path, (0.1 * rng.standard_normal(16000 * 4)).astype(np.float32), 16000, subtype="PCM_16")

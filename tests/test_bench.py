@@ -172,3 +172,15 @@ def test_ddp_scaling_spawns_processes_and_reports_efficiency():
     out = _run("ddp_scaling.py", "--world-sizes", "1", "2", "--window", "1024", "--batch-size", "2")
     assert [r["processes"] for r in out["runs"]] == [1, 2]
     assert out["runs"][0]["scaling_efficiency"] == 1.0 and out["runs"][1]["windows_per_s"] > 0
+
+
+def test_profiled_keeps_the_top_operators_by_self_cpu_time():
+    profile = _bench_module("gpu_profile")
+    a = torch.randn(64, 64, generator=torch.Generator().manual_seed(0))
+    summary, table = profile.profiled(lambda: (a @ a).relu(), 3, torch.device("cpu"), rows=3)
+    rows = summary["rows"]
+    assert summary["sort_by"] == "self CPU time" and summary["repeats"] == 3 and len(rows) == 3
+    assert [r["self_cpu_ms"] for r in rows] == sorted((r["self_cpu_ms"] for r in rows), reverse=True)
+    assert 0 < sum(r["self_percent"] for r in rows) <= 100.01 and "self_cuda_ms" not in rows[0]
+    assert {r["name"] for r in rows} & {"aten::mm", "aten::relu", "aten::clamp_min"}
+    assert "Self CPU" in table and rows[0]["name"] in table

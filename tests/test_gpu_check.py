@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,16 +41,52 @@ def test_the_gpu_steps_fit_in_eight_minutes_and_cover_the_measurements():
         i = s.gpu.index("--batch-sizes")
         assert s.gpu[i + 1 : i + 3] == ("100", "400") and "bf16" in s.gpu and "true" in s.gpu
     enhance = [s for s in steps.values() if s.group == "enhance_rtf"]
-    assert sorted("--compile" in s.gpu for s in enhance) == [False, True]
     assert all("256" in s.gpu and "--bf16" in s.gpu for s in enhance)
+    preset = {s.name: s.gpu[s.gpu.index("--preset") + 1] for s in enhance}
+    assert sorted("--compile" in s.gpu for s in enhance if preset[s.name] == "segan") == [False, True]
+    assert {"metricgan_plus", "cmgan"} <= set(preset.values())  # the spectral presets beside SEGAN
+    (cmgan,) = [s for s in enhance if preset[s.name] == "cmgan"]
+    assert float(cmgan.gpu[cmgan.gpu.index("--minutes") + 1]) <= 2  # a short input: ~65 GFLOP per second
+    assert [s.dry[s.dry.index("--preset") + 1] for s in enhance] == [
+        {"segan": "segan_small", "metricgan_plus": "metricgan_small", "cmgan": "cmgan_small"}[preset[s.name]]
+        for s in enhance
+    ]
+    profile = steps["profile_segan"]
+    assert profile.script == "bench/gpu_profile.py" and profile.writes == ("profile.txt",)
+    assert profile.gpu[profile.gpu.index("--preset") + 1] == "segan" and "bf16" in profile.gpu
+    assert profile.gpu[profile.gpu.index("--batch-size") + 1] == "100"
+    assert "{out}/profile.txt" in profile.gpu and "{out}/profile.txt" in profile.dry
     assert "mathieu2016" in steps["train_mathieu2016"].gpu
     ddp = steps["ddp_world_1"].gpu
     assert ddp[ddp.index("--world-sizes") + 1] == "1"
     for s in steps.values():  # the dry run runs on the CPU, the real run on the GPU
         assert ("cpu" in s.dry and "cuda" in s.gpu) or s.group == "pytest"
         assert s.compiles == ("--compile" in s.gpu)
-    # at most 8 files: one JSON per script, the junit report, the summary and the log
-    assert len({s.group for s in steps.values()}) + 2 <= 8
+    # at most 8 files: one JSON per script, the junit report, the summary, the log and what scripts write
+    writes = {f for s in steps.values() for f in s.writes}
+    assert len({s.group for s in steps.values()}) + 2 + len(writes) <= 8
+    assert not writes & ({f"{s.group}.json" for s in steps.values()} | {"summary.json", "gpu_check.log"})
+
+
+def test_a_step_gets_the_results_folder_for_out_and_its_json_becomes_its_record(tmp_path):
+    script = tmp_path / "echo.py"
+    script.write_text("import json, sys\nprint('a log line')\nprint(json.dumps({'argv': sys.argv[1:]}))\n")
+    step = gpu_check.Step(
+        "echo",
+        "echo",
+        str(script),
+        ("--text", "{out}/x.txt"),
+        ("--dry",),
+        30,
+        lambda r: {"n": len(r["argv"])},
+    )
+    args = argparse.Namespace(dry_run=False, dry_compile=False, out=tmp_path / "out")
+    with open(tmp_path / "log", "w") as log:
+        record = gpu_check.run_step(step, args, time.monotonic() + 60, log)
+    assert record["status"] == "ok" and record["figures"] == {"n": 2}
+    assert record["result"] == {"argv": ["--text", f"{tmp_path / 'out'}/x.txt"]}
+    with open(tmp_path / "log", "w") as log:  # too little of the budget left: skipped, not run
+        assert gpu_check.run_step(step, args, time.monotonic() + 1, log)["status"] == "skipped"
 
 
 def test_parse_json_takes_the_object_printed_last():
@@ -147,7 +185,8 @@ def test_dry_run_runs_every_step_and_writes_the_results_folder(tmp_path):
     )
     files = sorted(p.name for p in out.iterdir())
     assert len(files) <= 8, files
-    assert {"summary.json", "gpu_check.log", "pytest.xml"} <= set(files)
+    assert {"summary.json", "gpu_check.log", "pytest.xml", "profile.json", "profile.txt"} <= set(files)
+    assert "self CPU time" in (out / "profile.txt").read_text()
     for name in files:
         if name.endswith(".json"):
             json.loads((out / name).read_text())  # valid JSON
