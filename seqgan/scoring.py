@@ -26,7 +26,7 @@ from pathlib import Path
 
 from seqgan.atomic import write_text
 from seqgan.data.scp import read_scp
-from seqgan.metrics.audio import METRIC_NOTES, compute_metrics, resolve_metrics
+from seqgan.metrics.audio import METRIC_NOTES, NON_INTRUSIVE, compute_metrics, resolve_metrics
 
 __all__ = [
     "ScoreReport",
@@ -78,7 +78,7 @@ class ScoreReport:
     """Scores of a whole set.
 
     Attributes:
-        ref: the reference set as given.
+        ref: the reference set as given (``None``: scored without references).
         est: the estimate set as given.
         metrics: metric names in table order.
         utterances: one :class:`UttScore` per matched id, sorted by id.
@@ -86,7 +86,7 @@ class ScoreReport:
         est_only: ids only in the estimate set (not scored).
     """
 
-    ref: str
+    ref: str | None
     est: str
     metrics: list[str]
     utterances: list[UttScore]
@@ -239,12 +239,12 @@ def _read_mono(path: str) -> tuple:
     return data[:, 0], int(rate)
 
 
-def score_pair_files(utt_id: str, ref_path: str, est_path: str, metrics: Sequence[str]) -> UttScore:
+def score_pair_files(utt_id: str, ref_path: str | None, est_path: str, metrics: Sequence[str]) -> UttScore:
     """Read one reference/estimate pair and compute ``metrics``; never raises for bad audio.
 
     Args:
         utt_id: the utterance id (copied into the result).
-        ref_path: reference (clean) audio file.
+        ref_path: reference (clean) audio file; ``None`` for non-intrusive metrics only (DNSMOS).
         est_path: estimate (enhanced or noisy) audio file.
         metrics: metric names (already resolved, see :func:`seqgan.metrics.audio.resolve_metrics`).
 
@@ -255,11 +255,17 @@ def score_pair_files(utt_id: str, ref_path: str, est_path: str, metrics: Sequenc
 
     result = UttScore(utt_id)
     try:
-        ref, ref_rate = _read_mono(ref_path)
         est, est_rate = _read_mono(est_path)
+        if ref_path is not None:
+            ref, ref_rate = _read_mono(ref_path)
     except ValueError as err:
         result.input_error = str(err)
         result.errors = dict.fromkeys(metrics, f"input not readable: {err}")
+        return result
+    if ref_path is None:
+        result.sample_rate = est_rate
+        result.duration_s = round(est.size / est_rate, 6)
+        result.scores, result.errors = compute_metrics(None, est, est_rate, metrics)
         return result
     rate = min(ref_rate, est_rate)
     if ref_rate != est_rate:
@@ -279,12 +285,12 @@ def score_pair_files(utt_id: str, ref_path: str, est_path: str, metrics: Sequenc
     return result
 
 
-def _score_job(job: tuple[str, str, str, list[str]]) -> UttScore:
+def _score_job(job: tuple[str, str | None, str, list[str]]) -> UttScore:
     return score_pair_files(*job)
 
 
 def score_sets(
-    ref: str | Path,
+    ref: str | Path | None,
     est: str | Path,
     metrics: Sequence[str] | None = None,
     nj: int = 1,
@@ -293,9 +299,11 @@ def score_sets(
     """Score every utterance present in both sets.
 
     Args:
-        ref: reference set (directory or scp).
+        ref: reference set (directory or scp); ``None`` scores every estimate with the non-intrusive
+            metrics alone (DNSMOS), for recordings that have no clean reference.
         est: estimate set (directory or scp).
-        metrics: metric names or aliases; ``None`` = all (see :mod:`seqgan.metrics.audio`).
+        metrics: metric names or aliases; ``None`` = all (without a reference: all non-intrusive ones;
+            see :mod:`seqgan.metrics.audio`).
         nj: parallel worker processes (1 = in this process).
         on_result: called with each result as it arrives (progress display).
 
@@ -304,11 +312,23 @@ def score_sets(
 
     Raises:
         ScoringInputError: a set cannot be listed, or the two sets share no utterance id.
-        ValueError: an unknown metric name, or ``nj < 1``.
+        ValueError: an unknown metric name, a metric that needs the missing reference, or ``nj < 1``.
     """
+    if ref is None and metrics is None:
+        metrics = list(NON_INTRUSIVE)
     names = resolve_metrics(metrics)
     if nj < 1:
         raise ValueError(f"nj must be at least 1, got {nj}")
+    if ref is None:
+        needs_ref = [m for m in names if m not in NON_INTRUSIVE]
+        if needs_ref:
+            raise ValueError(
+                f"{', '.join(needs_ref)} need(s) clean references (--ref); without them only "
+                f"{', '.join(NON_INTRUSIVE)} can be computed"
+            )
+        est_files = list_audio(est)
+        jobs = [(utt, None, path, names) for utt, path in sorted(est_files.items())]
+        return ScoreReport(None, str(est), names, _run_jobs(jobs, nj, on_result))
     ref_files, est_files = list_audio(ref), list_audio(est)
     common = sorted(set(ref_files) & set(est_files))
     ref_only = sorted(set(ref_files) - set(est_files))
@@ -322,8 +342,15 @@ def score_sets(
     if ref_only or est_only:
         logger.debug("%d ids only in %s, %d only in %s: not scored", len(ref_only), ref, len(est_only), est)
     jobs = [(utt, ref_files[utt], est_files[utt], names) for utt in common]
+    return ScoreReport(str(ref), str(est), names, _run_jobs(jobs, nj, on_result), ref_only, est_only)
+
+
+def _run_jobs(
+    jobs: list[tuple[str, str | None, str, list[str]]], nj: int, on_result: Callable[[UttScore], None] | None
+) -> list[UttScore]:
+    """Scores the jobs in this process or in ``nj`` workers; results sorted by utterance id."""
     results: list[UttScore] = []
-    if nj == 1 or len(jobs) == 1:
+    if nj == 1 or len(jobs) <= 1:
         for job in jobs:
             results.append(_score_job(job))
             if on_result:
@@ -335,4 +362,4 @@ def score_sets(
                 if on_result:
                     on_result(res)
     results.sort(key=lambda u: u.utt_id)
-    return ScoreReport(str(ref), str(est), names, results, ref_only, est_only)
+    return results

@@ -186,3 +186,42 @@ def test_cli_exit_codes_for_bad_inputs(sets, tmp_path, capsys):
     assert main(["score", "--ref", str(ref), "--est", str(missing), "--metrics", CHEAP]) == 1
     err = capsys.readouterr().err
     assert "gone.wav: no such file" in err and "could not be read" in err
+
+
+def test_without_references_every_estimate_gets_dnsmos_only(sets, tmp_path, capsys):
+    _, est = sets
+    report = score_sets(None, est)
+    assert report.ref is None and report.metrics == ["dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl"]
+    assert [u.utt_id for u in report.utterances] == ["a", "b", "only_est", "sub/c"]
+    assert all(1.0 <= v <= 5.0 for u in report.utterances for v in u.scores.values())
+    with pytest.raises(ValueError, match="si_sdr need.*clean references"):
+        score_sets(None, est, ["si_sdr", "dnsmos"])
+    out = tmp_path / "out"
+    assert main(["score", "--est", str(est), "--metrics", "dnsmos_bak", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "4 utterances" in captured.out and "(no reference)" in captured.out and "DNSMOS BAK" in captured.out
+    )
+    data = json.loads((out / "scores.json").read_text())
+    assert data["ref"] is None and data["summary"]["dnsmos_bak"]["count"] == 4
+    assert data["utterances"]["b"]["scores"]["dnsmos_bak"] == pytest.approx(
+        report.utterances[1].scores["dnsmos_bak"], abs=1e-9
+    )
+    assert main(["score", "--est", str(est), "--metrics", "pesq"]) == 2
+    assert "need(s) clean references" in capsys.readouterr().err
+
+
+def test_without_references_and_without_speechmos_says_which_extra(sets, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_speechmos(name, *args, **kwargs):
+        if name.startswith("speechmos"):
+            raise ImportError("No module named 'speechmos'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_speechmos)
+    _, est = sets
+    assert main(["score", "--est", str(est)]) == 2
+    assert "pip install 'seqgan[dnsmos]'" in capsys.readouterr().err

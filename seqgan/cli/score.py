@@ -6,10 +6,11 @@ import argparse
 import sys
 from collections import Counter
 
-HELP = "score enhanced speech against clean references (PESQ, STOI, SI-SDR, SSNR, CSIG/CBAK/COVL)"
+HELP = "score enhanced speech: against clean references (PESQ, STOI, SI-SDR, composite) or alone (DNSMOS)"
 
 DESCRIPTION = """\
-Score every utterance present in both REF and EST and print the mean of each metric.
+Score every utterance present in both REF and EST and print the mean of each metric. Without --ref
+(recordings that have no clean reference), every file of EST is rated by DNSMOS P.835 alone.
 
 REF and EST are each a directory of audio files (utterance id = path relative to the directory without
 extension, so clean/p232_001.wav pairs with enhanced/p232_001.flac) or a Kaldi table such as wav.scp or
@@ -21,7 +22,9 @@ Metrics (--metrics, comma-separated; default all):
   stoi, estoi                                           si_sdr   SI-SDR in dB, signals made zero-mean
   ssnr     segmental SNR in dB (30 ms frames, [-10, 35] dB per frame)
   llr, wss frame measures of the composite ratings       csig, cbak, covl  Hu & Loizou composites
-  aliases: pesq = pesq_wb, composite = csig,cbak,covl
+  dnsmos_sig, dnsmos_bak, dnsmos_ovrl  DNSMOS P.835 of the estimate alone (no reference needed;
+           the optional extra seqgan[dnsmos]; left out of the default where it is not installed)
+  aliases: pesq = pesq_wb, composite = csig,cbak,covl, dnsmos = dnsmos_sig,dnsmos_bak,dnsmos_ovrl
 
 Signals at 16 kHz or above are scored at 16 kHz (resampled down), those from 8 to 16 kHz at 8 kHz
 (wide-band PESQ and the composites then cannot be computed). A pair with different rates is brought to
@@ -30,13 +33,19 @@ the lower one; different lengths are truncated to the shorter.
 Exit status: 0 scored; 1 nothing could be scored or some files could not be read (the rest is still
 scored and written); 2 unusable arguments or sets.
 
-Example:
+Examples:
   seqgan score --ref data/test/spk1.scp --est exp/enhanced/test -o exp/scores --nj 4
+  seqgan score --est my_recordings_enhanced/          # DNSMOS SIG / BAK / OVRL, no reference
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ref", required=True, metavar="REF", help="clean references: directory or wav.scp")
+    parser.add_argument(
+        "--ref",
+        default=None,
+        metavar="REF",
+        help="clean references: directory or wav.scp (omit: DNSMOS only)",
+    )
     parser.add_argument("--est", required=True, metavar="EST", help="estimates: directory or wav.scp")
     parser.add_argument(
         "--metrics", default=None, metavar="LIST", help="comma-separated metric names (default: all)"
@@ -67,19 +76,41 @@ def format_table(summary: dict, labels: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _dnsmos_missing() -> str:
+    from seqgan.metrics.dnsmos import DNSMOSUnavailable, require_dnsmos
+
+    try:
+        require_dnsmos()
+    except DNSMOSUnavailable as err:
+        return str(err)
+    return ""
+
+
 def _show_list(title: str, ids: list[str], limit: int = 5) -> None:
     shown = ", ".join(ids[:limit]) + (", ..." if len(ids) > limit else "")
     print(f"{title}: {len(ids)} ({shown})", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqgan.metrics.audio import METRIC_LABELS, METRIC_NOTES, resolve_metrics
+    from seqgan.metrics.audio import METRIC_LABELS, METRIC_NOTES, NON_INTRUSIVE, resolve_metrics
+    from seqgan.metrics.dnsmos import dnsmos_available
     from seqgan.scoring import ScoringInputError, score_sets
 
     try:
-        metrics = resolve_metrics(args.metrics.split(",") if args.metrics else None)
+        if args.metrics:
+            metrics = resolve_metrics(args.metrics.split(","))
+        else:
+            metrics = list(NON_INTRUSIVE) if args.ref is None else resolve_metrics(None)
+        if args.ref is None and any(m not in NON_INTRUSIVE for m in metrics):
+            needs = ", ".join(m for m in metrics if m not in NON_INTRUSIVE)
+            raise ValueError(f"{needs} need(s) clean references: give --ref, or --metrics dnsmos")
     except ValueError as err:
         print(f"seqgan score: {err}", file=sys.stderr)
+        return 2
+    if args.ref is None and not dnsmos_available():
+        print(
+            f"seqgan score: without --ref only DNSMOS can be computed; {_dnsmos_missing()}", file=sys.stderr
+        )
         return 2
     if args.nj < 1:
         print(f"seqgan score: --nj must be at least 1, got {args.nj}", file=sys.stderr)
@@ -116,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
             f"unscorable {METRIC_LABELS.get(metric, metric)}: {count} utterance(s): {reason}", file=sys.stderr
         )
 
-    print(f"{len(report.utterances)} utterances: {args.est} against {args.ref}")
+    against = f"against {args.ref}" if args.ref is not None else "(no reference)"
+    print(f"{len(report.utterances)} utterances: {args.est} {against}")
     print(format_table(report.summary(), METRIC_LABELS))
     if "si_sdr" in metrics:
         print(f"note: {METRIC_NOTES['si_sdr']}")

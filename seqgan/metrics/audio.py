@@ -14,9 +14,13 @@ wss       weighted spectral slope (25 critical bands, Kmax 20, Klocmax 1), lowes
 csig      composite signal distortion rating (Hu & Loizou 2008), wide-band PESQ fed in, [1, 5]
 cbak      composite background intrusiveness rating, [1, 5]
 covl      composite overall quality rating, [1, 5]
+dnsmos_*  DNSMOS P.835 ``sig`` / ``bak`` / ``ovrl`` (1 .. 5) of the estimate alone, no reference needed
+          (:mod:`seqgan.metrics.dnsmos`; the optional extra ``seqgan[dnsmos]``)
 ========  ============================================================================================
 
-Aliases: ``pesq`` = ``pesq_wb`` (what VoiceBank-DEMAND papers report), ``composite`` = csig, cbak, covl.
+Aliases: ``pesq`` = ``pesq_wb`` (what VoiceBank-DEMAND papers report), ``composite`` = csig, cbak, covl,
+``dnsmos`` = dnsmos_sig, dnsmos_bak, dnsmos_ovrl. :data:`NON_INTRUSIVE` metrics ignore the reference;
+``None`` (every metric) leaves DNSMOS out where its packages are not installed.
 
 Sample rates: every metric is computed at an *analysis rate*: 16 kHz for inputs at 16 kHz or above
 (higher rates are resampled down to 16 kHz, the rate of the published VoiceBank numbers), 8 kHz for
@@ -31,15 +35,16 @@ import logging
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
 
 import numpy as np
 
 from seqgan.metrics.composite import composite_from_measures, llr, segmental_snr, wss
+from seqgan.metrics.resampling import resample
 
 __all__ = [
     "HIGHER_IS_BETTER",
     "METRICS",
+    "NON_INTRUSIVE",
     "METRIC_LABELS",
     "METRIC_NOTES",
     "analysis_rate",
@@ -56,12 +61,18 @@ logger = logging.getLogger(__name__)
 
 METRICS: tuple[str, ...] = (
     "pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "ssnr", "llr", "wss", "csig", "cbak", "covl",
+    "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl",
 )  # fmt: skip
-ALIASES: dict[str, tuple[str, ...]] = {"pesq": ("pesq_wb",), "composite": ("csig", "cbak", "covl")}
+# metrics of the estimate alone (the reference is not used)
+NON_INTRUSIVE: tuple[str, ...] = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
+ALIASES: dict[str, tuple[str, ...]] = {
+    "pesq": ("pesq_wb",), "composite": ("csig", "cbak", "covl"), "dnsmos": NON_INTRUSIVE,
+}  # fmt: skip
 # Names for tables and reports.
 METRIC_LABELS: dict[str, str] = {
     "pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)",
     "ssnr": "SSNR (dB)", "llr": "LLR", "wss": "WSS", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
+    "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL",
 }  # fmt: skip
 # Whether a higher value is better (for tables); LLR and WSS are distances.
 HIGHER_IS_BETTER = {m: m not in ("llr", "wss") for m in METRICS}
@@ -76,6 +87,9 @@ METRIC_NOTES: dict[str, str] = {
     "csig": "Hu & Loizou (2008) composite with wide-band PESQ, clipped to [1, 5]",
     "cbak": "Hu & Loizou (2008) composite with wide-band PESQ, clipped to [1, 5]",
     "covl": "Hu & Loizou (2008) composite with wide-band PESQ, clipped to [1, 5]",
+    "dnsmos_sig": "DNSMOS P.835 (speechmos ONNX models) of the estimate alone, at 16 kHz",
+    "dnsmos_bak": "DNSMOS P.835 (speechmos ONNX models) of the estimate alone, at 16 kHz",
+    "dnsmos_ovrl": "DNSMOS P.835 (speechmos ONNX models) of the estimate alone, at 16 kHz",
 }
 
 MIN_SAMPLE_RATE = 8000
@@ -88,7 +102,9 @@ def resolve_metrics(names: Iterable[str] | None) -> list[str]:
         ValueError: naming the unknown metric and the choices.
     """
     if names is None:
-        return list(METRICS)
+        from seqgan.metrics.dnsmos import dnsmos_available
+
+        return [m for m in METRICS if m not in NON_INTRUSIVE or dnsmos_available()]
     wanted: set[str] = set()
     for raw in names:
         name = raw.strip().lower().replace("-", "_")
@@ -119,26 +135,6 @@ def analysis_rate(sample_rate: int) -> int:
     raise ValueError(
         f"sample rate {sample_rate} Hz is below {MIN_SAMPLE_RATE} Hz; speech metrics need 8 kHz or more"
     )
-
-
-def resample(signal: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
-    """Polyphase resampling (``scipy.signal.resample_poly``, Kaiser-windowed FIR).
-
-    Args:
-        signal: ``(samples,)``.
-        orig_rate: rate of ``signal`` in Hz.
-        target_rate: wanted rate in Hz.
-
-    Returns:
-        ``(round(samples * target_rate / orig_rate),)`` float64.
-    """
-    signal = np.asarray(signal, dtype=np.float64)
-    if orig_rate == target_rate:
-        return signal
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(int(target_rate), int(orig_rate))
-    return resample_poly(signal, ratio.numerator, ratio.denominator)
 
 
 def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -241,7 +237,7 @@ def _truncate(reference: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, 
 
 
 def compute_metrics(
-    reference: np.ndarray,
+    reference: np.ndarray | None,
     estimate: np.ndarray,
     sample_rate: int,
     metrics: Sequence[str] | None = None,
@@ -252,7 +248,8 @@ def compute_metrics(
     truncated to the shorter one.
 
     Args:
-        reference: clean signal ``(samples,)``.
+        reference: clean signal ``(samples,)``; ``None`` when every requested metric is
+            :data:`NON_INTRUSIVE` (a recording without a clean reference).
         estimate: processed signal ``(samples,)`` at the same rate.
         sample_rate: rate of both signals in Hz.
         metrics: names or aliases (see module docstring); ``None`` = all.
@@ -263,9 +260,15 @@ def compute_metrics(
         requested metric.
 
     Raises:
-        ValueError: for an unknown metric name (a programming error, not a property of the signals).
+        ValueError: for an unknown metric name, or a metric that needs the reference when there is
+            none (programming errors, not properties of the signals).
     """
     wanted = resolve_metrics(metrics)
+    if reference is None:
+        needs_ref = [m for m in wanted if m not in NON_INTRUSIVE]
+        if needs_ref:
+            raise ValueError(f"{', '.join(needs_ref)} need(s) a clean reference")
+        reference = estimate  # never read by the non-intrusive metrics; keeps one code path below
     scores: dict[str, float] = {}
     errors: dict[str, str] = {}
 
@@ -333,6 +336,13 @@ def _compute_one(name: str, ref: np.ndarray, est: np.ndarray, rate: int, get) ->
         return {name: llr(ref, est, rate)}
     if name == "wss":
         return {name: wss(ref, est, rate)}
+    if name in NON_INTRUSIVE:  # all three from one pass of the models
+        from seqgan.metrics.dnsmos import DNSMOSUnavailable, dnsmos
+
+        try:
+            return dnsmos(est, rate, NON_INTRUSIVE)
+        except DNSMOSUnavailable as err:
+            raise ValueError(str(err)) from None
     if name in ("csig", "cbak", "covl"):
         try:
             pesq_wb = get("pesq_wb")

@@ -6,8 +6,8 @@ would give: ``dnsmos_sig`` (speech signal quality), ``dnsmos_bak`` (background n
 ship inside the ``speechmos`` wheel and run on onnxruntime (the optional extra ``seqgan[dnsmos]``); nothing
 is downloaded.
 
-The models see 9.01 s windows of 16 kHz audio every second; shorter signals are repeated until they fill
-one window (the models' own convention). Other rates are resampled to 16 kHz; several channels are mixed
+The models see 9.01 s windows of 16 kHz audio every second; shorter signals are repeated to fill one
+window (the models' own convention), so a short clip costs one window. Other rates are resampled to 16 kHz; several channels are mixed
 to mono (what a listener of a mono mix hears). Synthetic (TTS) speech scores low on SIG even when clean,
 so compare DNSMOS between a noisy input and its enhanced output rather than with published absolute
 values.
@@ -21,13 +21,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seqgan.metrics.audio import resample
+from seqgan.metrics.resampling import resample
 
-__all__ = ["DNSMOS_METRICS", "DNSMOSUnavailable", "dnsmos", "dnsmos_available"]
+__all__ = ["DNSMOS_METRICS", "DNSMOSUnavailable", "dnsmos", "dnsmos_available", "require_dnsmos"]
 
 logger = logging.getLogger(__name__)
 
 DNSMOS_RATE = 16000
+_WINDOW = int(9.01 * DNSMOS_RATE)  # the models' input: 9.01 s
 DNSMOS_METRICS: tuple[str, ...] = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")
 # the speechmos result keys of each metric
 _KEYS = {
@@ -47,13 +48,14 @@ class DNSMOSUnavailable(RuntimeError):
 def dnsmos_available() -> bool:
     """Whether DNSMOS can be computed here (``speechmos`` and ``onnxruntime`` import)."""
     try:
-        _module()
+        require_dnsmos()
     except DNSMOSUnavailable:
         return False
     return True
 
 
-def _module():  # noqa: ANN202 - the speechmos.dnsmos module
+def require_dnsmos():  # noqa: ANN201 - the speechmos.dnsmos module
+    """The ``speechmos.dnsmos`` module; raises :class:`DNSMOSUnavailable` naming the extra to install."""
     try:
         import onnxruntime  # noqa: F401
         from speechmos import dnsmos as module
@@ -95,7 +97,11 @@ def dnsmos(signal: np.ndarray, sample_rate: int, metrics: Sequence[str] = DNSMOS
     if sample_rate != DNSMOS_RATE:
         x = resample(x, sample_rate, DNSMOS_RATE)
     x = np.clip(x, -1.0, 1.0).astype(np.float32)
-    module = _module()
+    if x.size < _WINDOW:
+        # repeated to exactly one window; the reference script doubles the clip until it is long
+        # enough, which for a 0.5 s clip means 7 windows of the same repeated audio and 7x the time
+        x = np.resize(x, _WINDOW)
+    module = require_dnsmos()
     with _LOCK:
         result = module.run(x, DNSMOS_RATE)
     return {m: float(result[_KEYS[m]]) for m in metrics}

@@ -7,6 +7,7 @@ import pytest
 
 from seqgan.metrics.audio import (
     METRICS,
+    NON_INTRUSIVE,
     analysis_rate,
     compute_metrics,
     pesq_score,
@@ -82,12 +83,13 @@ def test_identical_speech_scores_at_the_top(speech):
 
 
 def test_metrics_degrade_monotonically_with_noise(speech, speech_noise):
+    intrusive = [m for m in METRICS if m not in NON_INTRUSIVE]  # DNSMOS: the next test
     rows = {}
     for snr in (30, 20, 10, 5, 0):
-        scores, errors = compute_metrics(speech, mix(speech, speech_noise, snr), SR)
+        scores, errors = compute_metrics(speech, mix(speech, speech_noise, snr), SR, intrusive)
         assert errors == {}
         rows[snr] = scores
-    for metric in METRICS:
+    for metric in intrusive:
         seq = [rows[snr][metric] for snr in (30, 20, 10, 5, 0)]
         if metric in ("llr", "wss"):  # distances grow
             assert all(a < b for a, b in zip(seq, seq[1:])), (metric, seq)
@@ -98,6 +100,15 @@ def test_metrics_degrade_monotonically_with_noise(speech, speech_noise):
             assert all(a > b for a, b in zip(seq, seq[1:])), (metric, seq)
     assert rows[5]["si_sdr"] == pytest.approx(5.0, abs=0.2)
     assert 1.0 <= rows[5]["pesq_wb"] < 2.0 and 0.6 < rows[5]["stoi"] < 0.99
+
+
+def test_dnsmos_needs_no_reference_and_drops_with_noise(speech, speech_noise):
+    quiet, _ = compute_metrics(None, mix(speech, speech_noise, 30), SR, ["dnsmos"])
+    loud, errors = compute_metrics(None, mix(speech, speech_noise, 0), SR, ["dnsmos"])
+    assert errors == {} and set(quiet) == set(NON_INTRUSIVE)
+    assert quiet["dnsmos_bak"] > loud["dnsmos_bak"] + 0.5 and quiet["dnsmos_ovrl"] > loud["dnsmos_ovrl"]
+    with pytest.raises(ValueError, match="pesq_wb need"):
+        compute_metrics(None, speech, SR, ["pesq", "dnsmos"])
 
 
 def test_identical_speech_composite_at_ceiling(speech):
@@ -111,7 +122,7 @@ def test_identical_speech_composite_at_ceiling(speech):
 def test_short_signal_is_reported_not_raised(speech):
     short = speech[: int(0.2 * SR)]
     scores, errors = compute_metrics(short, short, SR)
-    assert set(scores) | set(errors) == set(METRICS)
+    assert set(scores) | set(errors) == set(METRICS)  # DNSMOS included: its packages are installed
     assert "0.25 s" in errors["pesq_wb"]
     assert "30 frames" in errors["stoi"]
     assert errors["csig"].startswith("composite rating needs wide-band PESQ")
