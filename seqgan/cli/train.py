@@ -51,6 +51,9 @@ def _fail(problems: list[str], code: int = 2) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from seqgan.config import ConfigError, dump_config, load_config
+    from seqgan.data.audio import AudioFileError
+    from seqgan.data.episodes import EpisodeError
+    from seqgan.data.scp import DataDirError
     from seqgan.tasks import get_task
     from seqgan.train.checkpoint import CheckpointError
     from seqgan.train.trainer import Trainer, resolve_device
@@ -84,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         trainer.fit()
     except ConfigError as e:
         return _fail(e.problems)
-    except CheckpointError as e:
+    except (CheckpointError, DataDirError, AudioFileError, EpisodeError) as e:  # each names its file
+        logging.getLogger(__name__).error("%s", e)
         return _fail([str(e)], code=1)
     print(f"seqgan train: step {trainer.step}; checkpoint {trainer.last_checkpoint}")
     return 0

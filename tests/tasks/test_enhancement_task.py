@@ -430,3 +430,18 @@ def test_a_training_step_never_waits_for_the_gpu(dirs, tmp_path):
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert trainer.count_skipped() == {"discriminator": 0, "generator": 0}
+
+
+def test_seqgan_train_reports_a_missing_audio_file_in_one_line(dirs, tmp_path, capsys):
+    from seqgan.cli import main
+
+    train, valid = dirs
+    gone = tmp_path / "gone.wav"
+    (train / "wav.scp").write_text((train / "wav.scp").read_text() + f"train_9 {gone}\n")
+    (train / "spk1.scp").write_text((train / "spk1.scp").read_text() + f"train_9 {gone}\n")
+    args = [*TINY, f"data.train_dir={train}", f"data.valid_dir={valid}", "train.max_steps=1"]
+    rc = main(["train", "--task", "enhancement", "-o", str(tmp_path / "exp"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert len(err) == 1 and err[0].startswith("seqgan train: ") and "gone.wav" in err[0], err
+    assert "Traceback" not in "\n".join(err)
