@@ -76,6 +76,18 @@ def metrics_table(noisy: dict[str, Any], enhanced: dict[str, Any]) -> tuple[list
     return rows, numbers
 
 
+def worse_than_input(numbers: dict[str, dict]) -> str:
+    """One plain sentence: on which metrics the enhanced output is worse than the noisy input, if any."""
+    from seqgan.metrics.audio import METRIC_LABELS
+
+    worse = [
+        METRIC_LABELS.get(m, m) for m, v in numbers.items() if v["change"] is not None and v["change"] < 0
+    ]
+    if worse:
+        return f"**The enhanced output is worse than the noisy input on {', '.join(worse)}.**"
+    return "The enhanced output is better than or equal to the noisy input on every metric."
+
+
 def read_table(path: Path) -> dict[str, str]:
     from seqgan.data.scp import read_scp
 
@@ -288,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         table = markdown_table(["metric", "noisy", "enhanced", "change"], rows)
         md += [f"## {test_set} ({n_utts} utterances)", "", table, ""]
         print(f"{test_set} ({n_utts} utterances)\n{table}\n")
+        verdict = worse_than_input(numbers)
+        md += [verdict, ""]
+        print(verdict + "\n")
         for path in plot_spectrograms(exp, dumpdir, test_set, enhanced, args.num_plots):
             rel = path.relative_to(exp)
             md += [f"![{path.stem}]({rel.as_posix()})", ""]

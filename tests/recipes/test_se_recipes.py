@@ -338,6 +338,8 @@ def _check_results(exp: Path, test_set: str, n_utts: int) -> dict:
         assert scores["summary"]["pesq_wb"]["count"] == n_utts
     md = (exp / "RESULTS.md").read_text()
     assert "| PESQ-WB |" in md and "| SI-SDR (dB) |" in md and "images/training_curves.png" in md
+    assert "| DNSMOS OVRL |" in md  # beside the intrusive metrics
+    assert "worse than the noisy input on" in md or "better than or equal to the noisy input" in md
     assert (exp / "images" / "training_curves.png").stat().st_size > 0
     assert len(list((exp / "images").glob(f"{test_set}_*.png"))) == min(n_utts, 3)
     wavs = sorted((exp / "enhanced" / test_set / "wav").glob("*.wav"))
