@@ -231,14 +231,17 @@ def measure(run: Run) -> dict[str, Any]:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         passes: list[int] = []  # windows per generator pass: the file's blocks may not fill a batch
-        hook = enhancer.generator.register_forward_pre_hook(lambda m, inputs: passes.append(len(inputs[0])))
+        # (not counted when compiled: a hook added after compilation would make it compile again)
+        count = None if run.compile else lambda module, inputs: passes.append(len(inputs[0]))
+        hook = enhancer.generator.register_forward_pre_hook(count) if count else None
         try:
             start = time.perf_counter()
             enhancer.enhance_file(run.wav, Path(tmp) / "enhanced.wav")
             sync(device)
             wall = time.perf_counter() - start
         finally:
-            hook.remove()
+            if hook is not None:
+                hook.remove()
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     result["rss_at_start_mb"] = round(rss_start, 1)
     result["peak_rss_above_start_mb"] = round(result["peak_rss_mb"] - rss_start, 1)
@@ -254,7 +257,7 @@ def measure(run: Run) -> dict[str, Any]:
         "x_realtime": round(seconds / wall, 2),
         "windows": n_windows,
         "block_seconds": enhancer.block_seconds,
-        "file_mean_windows_per_pass": round(sum(passes) / max(len(passes), 1), 1),
+        "file_mean_windows_per_pass": round(sum(passes) / len(passes), 1) if passes else None,
         "achieved_tflops": achieved,
     }
 
