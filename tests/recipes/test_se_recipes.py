@@ -399,3 +399,33 @@ def test_synth_recipe_tiny_end_to_end(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     _check_results(recipe / "exp" / "train_tiny", "test", n_utts=2)
     assert f"Results: {recipe}/exp/train_tiny/RESULTS.md" in r.stdout
+
+
+# the published GAN enhancers' configurations, shrunk by overrides: the same keys, a couple of steps
+_SHRINK = {
+    "metricgan_plus": "model.generator.hidden_size=16 model.generator.fc_size=16 model.discriminator.channels=4",
+    "cmgan": "model.generator.channels=8 model.generator.num_blocks=1 model.generator.heads=2 "
+    "model.generator.kernel_size=7 model.generator.dense_depth=1 model.discriminator.channels=4",
+}
+
+
+@pytest.mark.slow  # about two minutes each on two busy cores: five stages, each a fresh process
+@pytest.mark.parametrize("conf", sorted(_SHRINK))
+def test_voicebank_recipe_trains_the_published_gan_enhancers(tmp_path: Path, conf: str) -> None:
+    db = make_fake_voicebank(tmp_path / "VoiceBank-DEMAND", utts_per_speaker=2, seconds=0.7)
+    recipe = copy_recipe("egs/voicebank_demand/se1", tmp_path / "repo")
+    overrides = (
+        f"{_SHRINK[conf]} data.window=8000 data.hop=8000 train.batch_size=2 train.num_workers=0 "
+        "train.max_steps=2 train.log_interval=1 train.eval_interval=2 train.sample_interval=0 "
+        "eval.max_utts=1 eval.metrics=[si_sdr] loss.metric.workers=1"
+    )
+    args = ["./run.sh", "--db", db, "--conf", f"conf/{conf}.yaml", "--ngpu", "0", "--nj", "2",
+            "--stop-stage", "4", "--train_args", overrides]  # fmt: skip
+    r = run_script(args, recipe)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    exp = recipe / "exp" / f"train_{conf}"
+    logged = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in logged if "metric_wait_s" in line] == [1, 2]
+    assert (exp / "model.safetensors").is_file()
+    wavs = sorted((exp / "enhanced" / "test" / "wav").glob("*.wav"))
+    assert len(wavs) == 4 and all(sf.info(w).samplerate == 16000 for w in wavs)

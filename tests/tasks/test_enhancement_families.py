@@ -152,6 +152,7 @@ def test_every_family_preset_is_a_model_preset_and_names_its_networks(dirs):
         (["loss.metric.replay_size=4"], "loss.metric.replay_batch must be >= 1 when replay_size > 0"),
         (["loss.spectral_stft=[400, 500, 400]"], "loss.spectral_stft must be [n_fft, hop, window]"),
         (["loss.mel_weight=-1"], "loss.mel_weight must be >= 0"),
+        (METRICGAN + ["loss.r1_gamma=1"], "loss.r1_gamma is not defined for a metric discriminator"),
     ],
 )
 def test_bad_family_settings_are_config_errors(overrides, message):
@@ -316,3 +317,27 @@ def test_a_metric_run_resumes_without_the_batch_in_flight(dirs, tmp_path):
     by_step = {line["step"]: line for line in lines if "d_loss" in line}
     assert "metric_q_fake" not in by_step[3]  # the resumed run's first D turn: the clean term alone
     assert "metric_q_fake" in by_step[4]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_families_train_on_cuda_with_bf16_and_the_corpus_on_the_device(dirs, tmp_path, family):
+    from seqgan.train.trainer import Trainer
+
+    task = make_task(
+        dirs,
+        family,
+        "train.device=cuda",
+        "train.amp=true",
+        "train.data_on_device=true",
+        "train.max_steps=3",
+        "train.log_interval=1",
+        "train.save_interval=0",
+        "train.progress=lines",
+    )
+    trainer = Trainer(task, tmp_path / "exp")
+    stats = trainer.fit()
+    assert trainer.data_on_device and np.isfinite(stats["g_loss"]) and np.isfinite(stats["d_loss"])
+    if task.metric_turns is not None:
+        assert 0 < stats["metric_q_fake"] < 1
+        task.metric_turns.close()

@@ -221,4 +221,11 @@ class EnhancementConfig(ExperimentConfig):
 
     def check(self) -> list[str]:
         # a metric discriminator and the metric objective go together
-        return check_model(self.model.preset, self.model.discriminator_preset, self.loss.objective)
+        found = check_model(self.model.preset, self.model.discriminator_preset, self.loss.objective)
+        if self.loss.objective == "metric":
+            found += [
+                f"loss.{key} is not defined for a metric discriminator (it regresses scores); set it to 0"
+                for key in ("gp_weight", "r1_gamma")
+                if getattr(self.loss, key) > 0
+            ]
+        return found

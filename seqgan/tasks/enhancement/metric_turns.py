@@ -20,6 +20,7 @@ The first turn has nothing scored yet and trains on the clean term alone.
 * ``replay_size > 0`` keeps the last ``replay_size`` scored outputs (MetricGAN+'s history); each turn adds
   the term of ``replay_batch`` of them, drawn with a generator seeded from ``seed`` and the turn's count.
 * Signals are de-emphasised (``preemphasis``) before scoring: the metric rates what a listener hears.
+  Copying them to the host for the workers waits for the device once per turn (the metric needs them).
 * Each turn reports ``metric_wait_s`` (seconds blocked waiting for the scores: the cost the workers did not
   hide), ``metric_q_fake`` / ``metric_q_noisy`` (mean normalised scores) and ``metric_failed`` (NaN scores).
 
@@ -137,14 +138,13 @@ class MetricTurns:
         )
 
     def collect(self) -> tuple[_Scored, torch.Tensor] | None:
-        """The batch submitted last and its normalised targets ``(n,)`` (NaN where the metric failed), or
-        None when nothing is in flight. Blocks until the scores are ready."""
+        """The batch submitted last and its normalised targets ``(n,)`` on the host (NaN where the metric
+        failed), or None when nothing is in flight. Blocks until the scores are ready."""
         if self.inflight is None:
             return None
         scored, self.inflight = self.inflight, None
         raw = self._scorer().result(scored.ticket)
-        targets = torch.as_tensor(self.normalize(np.asarray(raw, np.float64)), dtype=torch.float32)
-        return scored, targets.to(scored.fake.device)
+        return scored, torch.as_tensor(self.normalize(np.asarray(raw, np.float64)), dtype=torch.float32)
 
     def reset(self) -> None:
         """Forgets the batch in flight and the replay buffer (the scorer keeps running)."""
@@ -189,22 +189,23 @@ class MetricTurns:
         terms: list[tuple[torch.Tensor, torch.Tensor]] = []
         failed = 0
         if found is not None:
-            scored, targets = found
-            n = scored.fake.shape[0]
+            scored, targets = found  # targets on the host: the NaN masks need no device sync
+            n, device = scored.fake.shape[0], scored.fake.device
             for name, signal, q in (("fake", scored.fake, targets[:n]), ("noisy", scored.noisy, targets[n:])):
                 if signal is None:
                     continue
-                keep = torch.isfinite(q)
-                failed += int((~keep).sum())
-                if not bool(keep.any()):
+                kept = torch.isfinite(q).nonzero().squeeze(1)
+                failed += len(q) - len(kept)
+                if not len(kept):
                     continue
-                out = nets.discriminator(signal[keep], scored.clean[keep])
-                terms.append((out, q[keep]))
-                stats[f"metric_q_{name}"] = q[keep].mean()
+                rows = kept.to(device)
+                est, ref, q = signal.index_select(0, rows), scored.clean.index_select(0, rows), q[kept]
+                out = nets.discriminator(est, ref)
+                terms.append((out, q.to(device)))
+                stats[f"metric_q_{name}"] = float(q.mean())
                 stats[f"d_{name}"] = out.detach().float().mean()
                 if name == "fake" and self.replay_batch:
-                    for wave, ref, t in zip(signal[keep], scored.clean[keep], q[keep].tolist()):
-                        self.replay.append((wave, ref, t))
+                    self.replay.extend(zip(est, ref, q.tolist()))
         if replay is not None:
             r_fake, r_clean, r_target = replay
             out = nets.discriminator(r_fake, r_clean)
