@@ -249,8 +249,11 @@ class Enhancer:
         return enhancer
 
     def _block_frames(self, rate: int, channels: int) -> int:
-        """Input frames per block: ``block_seconds``, at most ~1 M samples over all channels."""
-        return max(1024, min(int(self.block_seconds * rate), _MAX_BLOCK_SAMPLES // channels))
+        """Input frames per block: ``block_seconds``, at most ~1 M samples over all channels, and never
+        less than one full batch of windows (a GPU at batch 256 would otherwise see ~20 windows a pass)."""
+        full_batch = math.ceil(self.batch_size * self.hop * rate / self.sample_rate)
+        cap = max(_MAX_BLOCK_SAMPLES // channels, full_batch)
+        return max(1024, min(max(int(self.block_seconds * rate), full_batch), cap))
 
     # -- the generator -----------------------------------------------------------------------------
 

@@ -457,3 +457,15 @@ def test_cli_jobs_use_worker_processes(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "enhanced 3 file(s), skipped 0 (output exists), failed 4" in captured.out
     assert _files(out) == ["a.wav", "sub/b.flac", "sub/c.wav"]
+
+
+def test_long_files_fill_every_batch_whatever_the_block_length(tmp_path):
+    model = EnhTestIdentity()
+    src, dst = tmp_path / "long.wav", tmp_path / "out.wav"
+    sf.write(src, _tones(1, 16000 * 12, 16000)[0], 16000, subtype="FLOAT")
+    # 64 windows of 2048 at hop 1024 span 4 s: more than the 1 s block asked for
+    enh = _enhancer(model, window=2048, batch_size=64, block_seconds=1.0)
+    enh.enhance_file(src, dst)
+    assert model.calls[:-1] and all(n == 64 for n in model.calls[:-1]), model.calls
+    whole = _enhancer(EnhTestIdentity(), window=2048, batch_size=64, block_seconds=1e6)
+    np.testing.assert_allclose(sf.read(dst)[0], whole.enhance(sf.read(src)[0], 16000), atol=1e-6)
