@@ -7,12 +7,11 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
+from se_data import make_data_dir, speech_like
 
 from seqgan.adversarial import cmgan_pesq_target
 from seqgan.config import ConfigError, load_config
-from seqgan.data.scp import write_scp
 from seqgan.models.cmgan import PRESETS as CMGAN_PRESETS
 from seqgan.tasks.base import Nets
 from seqgan.tasks.enhancement import EnhancementTask
@@ -57,30 +56,8 @@ SEGAN_HIFIGAN = [
 FAMILIES = {"metricgan": METRICGAN, "cmgan": CMGAN, "segan_hifigan": SEGAN_HIFIGAN}
 
 
-def _speech_like(n, rng):
-    t = np.arange(n) / SR
-    f0 = rng.uniform(100, 200)
-    env = 0.5 * (1 + np.sin(2 * np.pi * 3 * t))
-    x = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 8))
-    return (0.2 * env * x).astype(np.float32)
-
-
 def _make_dir(root, name, lengths, seed):
-    rng = np.random.default_rng(seed)
-    d = root / name
-    d.mkdir()
-    wav, spk = {}, {}
-    for i, n in enumerate(lengths):
-        u = f"{name}_{i}"
-        clean = _speech_like(n, rng)
-        noisy = clean + (0.05 * rng.standard_normal(n)).astype(np.float32)
-        for table, x, kind in ((wav, noisy, "noisy"), (spk, clean, "clean")):
-            path = root / f"{u}_{kind}.wav"
-            sf.write(path, x, SR, subtype="FLOAT")
-            table[u] = str(path)
-    write_scp(d / "wav.scp", wav)
-    write_scp(d / "spk1.scp", spk)
-    return d
+    return make_data_dir(root, name, lengths, seed, harmonics=7)
 
 
 @pytest.fixture(scope="module")
@@ -294,9 +271,9 @@ def test_a_few_trainer_steps_then_export_and_enhance(dirs, tmp_path, family):
     model = tmp_path / "model.safetensors"
     export_checkpoint(exp, model)
     enhancer = Enhancer.from_pretrained(model, device="cpu")
-    noisy = _speech_like(7000, np.random.default_rng(4)) + 0.05 * np.random.default_rng(5).standard_normal(
-        7000
-    )
+    noisy = speech_like(7000, np.random.default_rng(4), harmonics=7) + 0.05 * np.random.default_rng(
+        5
+    ).standard_normal(7000)
     out = enhancer.enhance(noisy.astype(np.float32), SR)
     assert out.shape == noisy.shape and np.isfinite(out).all()
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from se_data import make_data_dir
 
 from seqgan.config import ConfigError, dump_config, load_config
-from seqgan.data.scp import write_scp
 from seqgan.data.se_dataset import SEUtterances
 from seqgan.metrics.audio import si_sdr
 from seqgan.tasks import get_task
@@ -25,35 +25,12 @@ TINY = [
 ]
 
 
-def _speech_like(n, rng):
-    t = np.arange(n) / SR
-    f0 = rng.uniform(100, 200)
-    env = 0.5 * (1 + np.sin(2 * np.pi * 3 * t))
-    x = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 6))
-    return (0.2 * env * x).astype(np.float32)
-
-
-def _make_dir(root, name, lengths, seed):
-    rng = np.random.default_rng(seed)
-    d = root / name
-    d.mkdir()
-    wav, spk = {}, {}
-    for i, n in enumerate(lengths):
-        u = f"{name}_{i}"
-        clean = _speech_like(n, rng)
-        noisy = clean + (0.05 * rng.standard_normal(n)).astype(np.float32)
-        for table, x, kind in ((wav, noisy, "noisy"), (spk, clean, "clean")):
-            path = root / f"{u}_{kind}.wav"
-            sf.write(path, x, SR, subtype="FLOAT")
-            table[u] = str(path)
-    write_scp(d / "wav.scp", wav)
-    write_scp(d / "spk1.scp", spk)
-    return d
-
-
 @pytest.fixture
 def dirs(tmp_path):
-    return (_make_dir(tmp_path, "train", [800, 1000, 600], 0), _make_dir(tmp_path, "valid", [4000, 3000], 1))
+    return (
+        make_data_dir(tmp_path, "train", [800, 1000, 600], 0),
+        make_data_dir(tmp_path, "valid", [4000, 3000], 1),
+    )
 
 
 def make_task(dirs, *overrides):
