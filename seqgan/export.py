@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from seqgan import __version__
-from seqgan.atomic import temp_beside
+from seqgan.atomic import AtomicFile
 from seqgan.models.base import MODELS
 from seqgan.train.checkpoint import ModelFileError, read_checkpoint, resolve_checkpoint
 
@@ -119,14 +119,8 @@ def save_model(module: nn.Module, path: str | os.PathLike, **metadata: Any) -> N
     tensors = {k: v.detach().to("cpu").clone().contiguous() for k, v in module.state_dict().items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path, ".part")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with AtomicFile(path, ".part") as out:
+        save_file(tensors, str(out.tmp), metadata=header)
 
 
 def read_header(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:

@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import write_text
 
 # Controlled objects in raw ALE screen pixels (210 x 160): rows [y0, y1) and columns [x0, x1); None = all.
 KNOWN_REGIONS: dict[str, dict[str, Any]] = {
@@ -280,11 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     result["model"] = str(args.model)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temp_beside(args.output)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, args.output)
+        write_text(args.output, json.dumps(result, indent=2) + "\n")
     print(f"{args.model}: {result['protocol']}; region: {result['region']['description']}")
     for h in result["horizons"]:
         r = result["results"][str(h)]

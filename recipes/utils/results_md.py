@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import write_bytes
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

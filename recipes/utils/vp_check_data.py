@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from seqgan.atomic import temp_beside
+from seqgan.atomic import write_text
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = temp_beside(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def check_dirs(dirs: list[Path]) -> int:

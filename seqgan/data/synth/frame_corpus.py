@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from seqgan.atomic import write_text
 from seqgan.data.episodes import split_episodes, write_episode, write_episodes_scp
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,5 @@ def build_frame_corpus(
         "seconds_per_episode": round(gen_seconds / num_episodes, 5),
         "frames_per_second": round(num_frames / max(gen_seconds, 1e-9), 1),
     }
-    tmp = done.with_name(f"{DONE}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, done)
+    write_text(done, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return {**summary, "skipped": False}

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqgan.atomic import write_text
 from seqgan.data.scp import write_scp
 from seqgan.data.synth import recorded, voices
 from seqgan.data.synth.noises import NOISES, SPEECH_NOISES, TEST_NOISES, TRAIN_NOISES
@@ -434,9 +435,7 @@ def _plan_split(
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def _write_data_dir(data_dir: Path, records: list[dict], speakers: list[Speaker]) -> None:

@@ -21,12 +21,12 @@ reverberation, band-limit and clipping residuals where those were applied (so th
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from seqgan.atomic import AtomicFile
 from seqgan.data.synth import channel, reverb
 from seqgan.data.synth.mixing import mix_at_snr, speech_power, to_pcm16
 from seqgan.data.synth.noises import make_noise
@@ -197,6 +197,5 @@ def make_utterance(
 def _write_wav(path: Path, data: np.ndarray) -> None:
     import soundfile as sf
 
-    tmp = path.with_name(path.name + ".tmp")
-    sf.write(tmp, data, SAMPLE_RATE, format="WAV", subtype="PCM_16")
-    os.replace(tmp, path)
+    with AtomicFile(path) as out:
+        sf.write(out.tmp, data, SAMPLE_RATE, format="WAV", subtype="PCM_16")
