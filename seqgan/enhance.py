@@ -53,6 +53,7 @@ from seqgan.enhance_files import (
     run_plan,
 )
 from seqgan.overlap_add import OverlapAdd
+from seqgan.streaming import CausalFrameStream, is_streamable
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,11 @@ class _Pipeline:
     def __init__(self, enhancer: Enhancer, in_rate: int, out_rate: int) -> None:
         self.coef = enhancer.preemphasis
         self.down = StreamingResampler(in_rate, enhancer.sample_rate)
-        self.ola = OverlapAdd(enhancer._run_generator, enhancer.window, enhancer.hop, enhancer.batch_size)
+        # a causal model runs frame by frame with its state carried (seqgan.streaming), never in windows
+        if is_streamable(enhancer.generator):
+            self.ola: OverlapAdd | CausalFrameStream = CausalFrameStream(enhancer.generator, enhancer.device)
+        else:
+            self.ola = OverlapAdd(enhancer._run_generator, enhancer.window, enhancer.hop, enhancer.batch_size)
         self.up = StreamingResampler(enhancer.sample_rate, out_rate)
         self._last_in: torch.Tensor | None = None
         self._last_out: torch.Tensor | None = None
@@ -292,6 +297,15 @@ class Enhancer:
         if not torch.isfinite(out).all():
             raise RuntimeError("the model produced non-finite output (NaN or Inf); are the weights broken?")
         return out
+
+    def open_stream(self, in_rate: int, out_rate: int | None = None) -> _Pipeline:
+        """The block pipeline under :meth:`enhance` and :meth:`enhance_file`, for audio pushed in chunks.
+
+        ``push(block: (channels, n) float32) -> (channels, m)`` returns the output that is final so far,
+        ``flush()`` the rest (the concatenation may run a few samples past the input's length at
+        ``out_rate``: cut it there). :class:`seqgan.streaming.StreamingEnhancer` wraps it for causal models.
+        """
+        return _Pipeline(self, int(in_rate), int(out_rate or in_rate))
 
     # -- arrays and tensors ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ _FAMILIES = (
     "seqgan.models.segan",
     "seqgan.models.frame_gan",
     "seqgan.models.metricgan",
+    "seqgan.models.causal",
     "seqgan.models.cmgan",
     "seqgan.models.hifigan",
 )

@@ -33,11 +33,14 @@ def register_model(name: str | None = None) -> Callable[[M], M]:
             bound = signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
             hparams = {k: v for k, v in bound.arguments.items() if k != "self"}
+            # the outermost registered class wins (a subclass records its own arguments): it claims the
+            # record before its __init__ runs the base class's wrapped one
+            outermost = "_hparams_locked" not in self.__dict__
+            if outermost:
+                object.__setattr__(self, "_hparams_locked", True)
             init(self, *args, **kwargs)
-            # the outermost registered class wins (a subclass records its own arguments)
-            if not getattr(self, "_hparams_locked", False):
+            if outermost:
                 self.hparams = hparams
-                self._hparams_locked = True
 
         cls.__init__ = wrapped
         MODELS.register(name or cls.__name__)(cls)

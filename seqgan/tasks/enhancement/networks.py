@@ -8,6 +8,7 @@ family     presets                                 discriminator
 ========== ======================================= ==============================================
 segan      segan, segan_plus, segan_small          conditional: ``D(estimate or clean, noisy)``
 metricgan  metricgan_plus, metricgan_small         metric: ``D(estimate, clean)`` -> normalised PESQ
+causal     metricgan_causal[_small]                metric (the causal, streamable MetricGAN+)
 cmgan      cmgan, cmgan_small                      metric: ``D(estimate, clean)`` -> normalised PESQ
 ========== ======================================= ==============================================
 
@@ -29,7 +30,7 @@ from typing import Any
 from torch import nn
 
 from seqgan.config import ConfigError
-from seqgan.models import cmgan, hifigan, metricgan, segan
+from seqgan.models import causal, cmgan, hifigan, metricgan, segan
 from seqgan.models.presets import preset_kwargs
 
 __all__ = [
@@ -75,6 +76,13 @@ FAMILIES: dict[str, Family] = {
         "metricgan", metricgan.PRESETS, metricgan.build_metricgan, metricgan.MetricGANGenerator, True
     ),
     "cmgan": Family("cmgan", cmgan.PRESETS, cmgan.build_cmgan, cmgan.CMGANGenerator, True),
+    "metricgan_causal": Family(
+        "metricgan_causal",
+        causal.PRESETS,
+        causal.build_causal_metricgan,
+        causal.CausalMetricGANGenerator,
+        True,
+    ),
 }
 
 
