@@ -89,6 +89,18 @@ def _make_ale(game: str, seed: int, sticky: float) -> Any:
     return ale
 
 
+def make_emulator(game: str, seed: int, sticky: float) -> Any:
+    """A fresh ``ALEInterface`` for ROM id ``game``, set up as the recordings are (seeded before loading,
+    repeat_action_probability ``sticky``, no emulator frame skipping)."""
+    return _make_ale(game, seed, sticky)
+
+
+def convert_screens(screens: Sequence[np.ndarray], cfg: AtariConfig) -> np.ndarray:
+    """Raw ALE screens ``[(210, 160, 3)]`` -> the recorded frames uint8 ``(T, H, W, C)``: the crop,
+    grey and resize of ``cfg``, exactly as :func:`record_atari_episode` converts them."""
+    return _convert(screens, cfg)
+
+
 def _convert(frames: Sequence[np.ndarray], cfg: AtariConfig) -> np.ndarray:
     x = np.stack(frames)
     if any(cfg.crop):
