@@ -18,7 +18,9 @@ Action conditioning. Oh et al. transform the encoding ``h`` of the frames with t
 multiplicatively: ``h' = W_dec((W_enc h) * (W_a a)) + b``. The multi-scale generator has no global
 encoding, so the same factor interaction is applied at every pixel of each scale's middle layer with
 1x1 convolutions (:class:`ActionTransform`). The action used is the one leading from the last context
-frame to the predicted frame.
+frame to the predicted frame. With ``action_planes`` the one-hot action also enters every scale's input
+as constant planes (one per action), so that the first convolutions of every scale see it beside the
+frames: an additive path next to the multiplicative one, cheap, and off in the published presets.
 
 Discriminator. One conditional discriminator per scale sees the pooled context stacked with a real or
 predicted frame: VALID convolutions with ReLU, one 2x2 max-pool, then fully connected layers ending in a
@@ -172,6 +174,8 @@ class MultiScaleGenerator(nn.Module):
         kernels: kernel sizes per scale, one more than the hidden widths.
         num_actions: size of the action set; 0 for an unconditioned generator.
         action_factors: factor-space size of the action interaction; 0 uses the layer's width.
+        action_planes: also stack the one-hot action as ``num_actions`` constant planes on every
+            scale's input (needs ``num_actions > 0``).
 
     ``forward`` returns the per-scale predictions, coarsest first; ``predict`` the finest one for frames
     of any size.
@@ -186,6 +190,7 @@ class MultiScaleGenerator(nn.Module):
         kernels: list[list[int]] | None = None,
         num_actions: int = 0,
         action_factors: int = 0,
+        action_planes: bool = False,
     ) -> None:
         super().__init__()
         paper = PRESETS["mathieu2016"]["generator"]
@@ -203,9 +208,13 @@ class MultiScaleGenerator(nn.Module):
         self.context = context
         self.scale_factors = scale_factors
         self.num_actions = num_actions
+        if action_planes and num_actions < 1:
+            raise ValueError("action_planes needs an action-conditioned generator (num_actions > 0)")
+        self.action_planes = bool(action_planes)
+        planes = num_actions if action_planes else 0
         self.scales = nn.ModuleList()
         for i, (ch, ks) in enumerate(zip(channels, kernels)):
-            in_ch = context * num_channels + (num_channels if i > 0 else 0)
+            in_ch = context * num_channels + (num_channels if i > 0 else 0) + planes
             self.scales.append(_ScaleGenerator(in_ch, num_channels, ch, ks, num_actions, action_factors))
 
     @property
@@ -239,10 +248,22 @@ class MultiScaleGenerator(nn.Module):
             raise ValueError(
                 f"this generator is action-conditioned ({self.num_actions} actions): pass actions"
             )
+        if (
+            self.action_planes
+            and action is not None
+            and (action.min() < 0 or action.max() >= self.num_actions)
+        ):
+            raise ValueError(
+                f"actions must lie in [0, {self.num_actions}), got {action.min()}..{action.max()}"
+            )
         flat = context.reshape(b, k * c, h, w)
         preds: list[torch.Tensor] = []
         for factor, scale in zip(self.scale_factors, self.scales):
             x = pool_frames(flat, factor)
+            if self.action_planes:
+                assert action is not None
+                onehot = F.one_hot(action, self.num_actions).to(x.dtype)[:, :, None, None]
+                x = torch.cat([x, onehot.expand(-1, -1, *x.shape[-2:])], dim=1)
             if not preds:
                 preds.append(torch.tanh(scale(x, action)))
             else:

@@ -242,3 +242,31 @@ def test_generator_default_arguments_are_the_paper_network():
     assert g.scale_factors == [8, 4, 2, 1]
     assert [c.kernel_size[0] for c in g.scales[3].convs] == [7, 5, 5, 5, 5, 7]
     assert [c.out_channels for c in g.scales[2].convs] == [128, 256, 512, 256, 128, 3]
+
+
+def test_action_planes_feed_the_one_hot_action_to_every_scale():
+    torch.manual_seed(0)
+    g, _ = build_frame_gan(
+        "tiny", num_channels=1, context=4, num_actions=3, generator_overrides={"action_planes": True}
+    )
+    plain, _ = build_frame_gan("tiny", num_channels=1, context=4, num_actions=3)
+    # every scale's first convolution sees 3 more input channels: one constant plane per action
+    for with_planes, without in zip(g.scales, plain.scales):
+        assert with_planes.convs[0].in_channels == without.convs[0].in_channels + 3
+    assert g.hparams["action_planes"] is True and not plain.action_planes
+    x = _context()
+    a = torch.tensor([[0, 1, 2, 0], [2, 2, 1, 1]])
+    b = a.clone()
+    b[:, -1] = 2
+    assert (g.predict(x, a) - g.predict(x, b)).abs().max() > 1e-4
+    # the planes of action j are the j-th input channels after the frames, ones where j is the action
+    seen = []
+    g.scales[0].convs[0].register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    g(x, a)
+    planes = seen[0][:, 4:]
+    assert torch.equal(planes[:, :, 0, 0], F.one_hot(a[:, -1], 3).float())
+    assert torch.equal(planes, planes[:, :, :1, :1].expand_as(planes))
+    with pytest.raises(ValueError, match="actions must lie"):
+        g(x, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="action_planes needs"):
+        build_frame_gan("tiny", num_channels=1, num_actions=0, generator_overrides={"action_planes": True})

@@ -372,3 +372,35 @@ def test_swapping_the_action_moves_the_controlled_square(tmp_path):
     left, stay, right = np.mean(shifts, axis=0)  # true shifts: -2, 0, +2 pixels
     print(f"mean predicted shift per action: {left:.2f} {stay:.2f} {right:.2f} over {len(shifts)} windows")
     assert left < -1 and abs(stay) < 0.7 and right > 1, (left, stay, right)
+
+
+def test_weighted_lp_loss_math():
+    from seqgan.losses import lp_loss
+    from seqgan.tasks.next_frame.task import weighted_lp_loss
+
+    torch.manual_seed(0)
+    p, t = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
+    torch.testing.assert_close(weighted_lp_loss(p, t, torch.ones(2, 1, 4, 4), 1.0), lp_loss(p, t, 1.0))
+    w = torch.zeros(2, 1, 4, 4)
+    w[:, :, 0, 0] = 16.0  # all the weight on one pixel per frame
+    expected = (t - p)[:, :, 0, 0].pow(2).mean()  # weight 16 on 1 of 16 pixels: their mean error
+    torch.testing.assert_close(weighted_lp_loss(p, t, w, 2.0), expected)
+
+
+def test_motion_weight_raises_the_lp_term_of_the_moving_pixels(tmp_path):
+    plain = make_task(tmp_path)
+    weighted = make_task(tmp_path, loss={"motion_weight": 9.0})
+    batch = batch_of(plain)
+    nets = nets_of(plain)
+    lp_plain = plain.generator_turn(batch, nets).stats["g_lp"]
+    lp_weighted = weighted.generator_turn(batch, nets).stats["g_lp"]
+    # the square moves in most windows: its old and new pixels weigh 10, the rest 1
+    assert lp_weighted > lp_plain * 1.05
+    # a batch where nothing moves: the same loss
+    still = {**batch, "target": batch["context"][:, -1:].expand_as(batch["target"]).clone()}
+    still["context"] = still["target"][:, :1].expand_as(batch["context"]).clone()
+    torch.testing.assert_close(
+        weighted.generator_turn(still, nets).stats["g_lp"], plain.generator_turn(still, nets).stats["g_lp"]
+    )
+    with pytest.raises(ConfigError, match="motion_weight"):
+        make_task(tmp_path, loss={"motion_weight": -1.0})

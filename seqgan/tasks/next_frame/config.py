@@ -89,10 +89,15 @@ class FrameLossConfig:
     mismatch_prob: float = 0.0  # fraction of the batch shown to D as (context, other clip's target)
     wrong_action_prob: float = 0.0  # fraction shown to D as (real frame, different action)
     detach_feedback: bool = False  # stop gradients through fed-back predictions
+    # the lp term weighs pixels that change from the previous true frame 1 + motion_weight (0: off)
+    motion_weight: float = 0.0
 
     def check(self) -> list[str]:
         found = [resolves("objective", lambda: get_objective(self.objective, **self.objective_options))]
-        found += [at_least(self, key, 0) for key in ("adv_weight", "lp_weight", "gdl_weight", "gp_weight")]
+        found += [
+            at_least(self, key, 0)
+            for key in ("adv_weight", "lp_weight", "gdl_weight", "gp_weight", "motion_weight")
+        ]
         found += [
             None if getattr(self, k) > 0 else f"{k} must be > 0, got {getattr(self, k)}"
             for k in ("p", "gdl_alpha")

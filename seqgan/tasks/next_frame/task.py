@@ -13,6 +13,10 @@ prediction fed back as the newest context frame (gradients flow through the feed
 (the true window ending just before frame ``s``), so it asks "is this a plausible next frame of this
 clip?" for the generator's fed-back predictions too.
 
+With ``loss.motion_weight`` λ > 0 the ℓp term weighs each pixel ``1 + λ m``, where ``m`` is 1 where the
+target differs from the true frame before it (average-pooled per scale): the few pixels that move (the
+ball, the paddles) otherwise hardly enter a mean dominated by the static background.
+
 Negatives besides the generator's output (all labelled fake in the discriminator loss):
 
 * ``mismatch_prob``: real pairs whose context and target come from different clips (a fraction of the
@@ -43,6 +47,25 @@ from seqgan.tasks.next_frame.evaluation import Batch, evaluate_rollouts, valid_b
 from seqgan.tasks.next_frame.samples import write_rollout_samples
 
 log = logging.getLogger(__name__)
+
+
+def weighted_lp_loss(
+    prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, p: float
+) -> torch.Tensor:
+    """Mean of ``weight * |target - prediction|^p``.
+
+    Args:
+        prediction: ``(B, C, H, W)``.
+        target: ``(B, C, H, W)``.
+        weight: ``(B, 1, H, W)`` (broadcast over channels).
+        p: the exponent.
+
+    Returns:
+        Scalar tensor; ``lp_loss`` when ``weight`` is all ones.
+    """
+    diff = (target - prediction).abs()
+    diff = diff if p == 1 else diff.pow(p)
+    return (weight * diff).mean()
 
 
 @register_task("next_frame")
@@ -293,7 +316,12 @@ class NextFrameTask(GANTask):
             if lc.adv_weight > 0:
                 logits = nets.discriminator(preds, windows[:, s : s + k], act)
                 adv_t = adv_t + sum(self.objective.generator_loss(lg) for lg in logits)
-            lp_t = lp_t + sum(lp_loss(p, r, lc.p) for p, r in zip(preds, real))
+            if lc.motion_weight > 0:
+                moved = (target[:, s] != windows[:, s + k - 1]).any(1, keepdim=True).to(target.dtype)
+                weights = [1.0 + lc.motion_weight * m for m in self._pyramid(moved, preds)]
+                lp_t = lp_t + sum(weighted_lp_loss(p, r, w, lc.p) for p, r, w in zip(preds, real, weights))
+            else:
+                lp_t = lp_t + sum(lp_loss(p, r, lc.p) for p, r in zip(preds, real))
             if lc.gdl_weight > 0:
                 gdl_t = gdl_t + sum(gradient_difference_loss(p, r, lc.gdl_alpha) for p, r in zip(preds, real))
         adv_t, lp_t, gdl_t = adv_t / n, lp_t / n, gdl_t / n
