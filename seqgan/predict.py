@@ -232,13 +232,21 @@ class Predictor:
         self.metadata = meta
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Predictor:
-        """Loads an exported ``.safetensors`` generator (``seqgan export``), or the generator of a training
-        checkpoint (a ``.pt`` file or an experiment folder; EMA weights when present).
+    def from_pretrained(
+        cls, path: str | os.PathLike | None = None, device: str | torch.device = "cpu"
+    ) -> Predictor:
+        """Loads an exported ``.safetensors`` generator (``seqgan export``), the generator of a training
+        checkpoint (a ``.pt`` file or an experiment folder; EMA weights when present), or a model shipped
+        in the package (:mod:`seqgan.pretrained`): by name (``"pong"``), or the default one when ``path``
+        is ``None``.
 
         Raises:
             seqgan.export.ModelFileError: the file cannot be read as a seqgan model.
+            ValueError: ``None`` or a name, and no such pretrained model is installed.
         """
+        from seqgan.pretrained import resolve
+
+        path = resolve(path, "next_frame")
         if Path(path).suffix == ".safetensors":
             from seqgan import load_model
 
