@@ -15,7 +15,7 @@ import sys
 from seqgan import __version__
 from seqgan._optional import MissingExtraError
 
-SUBCOMMANDS = ("enhance", "train", "score", "predict", "data", "export", "info")
+SUBCOMMANDS = ("enhance", "train", "score", "predict", "play", "live", "data", "export", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:
