@@ -13,7 +13,13 @@ import importlib
 from types import ModuleType
 
 # import name -> distribution name, where they differ
-DISTRIBUTIONS = {"ale_py": "ale-py", "sklearn": "scikit-learn", "PIL": "Pillow", "yaml": "PyYAML"}
+DISTRIBUTIONS = {
+    "ale_py": "ale-py",
+    "sklearn": "scikit-learn",
+    "PIL": "Pillow",
+    "yaml": "PyYAML",
+    "pygame": "pygame-ce",
+}
 
 
 class MissingExtraError(ModuleNotFoundError):

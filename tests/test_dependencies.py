@@ -29,6 +29,7 @@ DISTRIBUTION = {
     "sklearn": "scikit-learn",
     "ale_py": "ale-py",
     "PIL": "Pillow",
+    "pygame": "pygame-ce",
 }
 # modules of one distribution that need another one installed
 NEEDS = {"torch.utils.tensorboard": "tensorboard"}
