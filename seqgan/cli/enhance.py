@@ -27,6 +27,16 @@ examples:
   seqgan enhance -m model.safetensors a.wav b.flac -o out/ --subtype FLOAT
   seqgan enhance -m model.safetensors --scp data/test/wav.scp -o exp/enhanced/test --device cuda
   seqgan enhance -m model.safetensors noisy/ -o enhanced/ --jobs 4 --threads 1    (CPU processes)
+  seqgan enhance -m model.safetensors noisy/ -o gentle/ --mix 0.5 --atten-lim-db 12  (strength)
+  seqgan enhance --backend onnxruntime -m model.onnx noisy/ -o enhanced/   (`seqgan export --format onnx`)
+
+streaming (a causal model, e.g. one trained with egs/synth/se1/conf/causal_small.yaml): --stream reads
+WAV or raw audio from standard input (or one file) and writes the same kind to standard output (or a
+file), a chunk at a time, flushed; the result equals enhancing the whole file:
+  arecord -f S16_LE -r 16000 -c 1 | seqgan enhance --stream -m causal.safetensors - -o - | aplay
+  sox in.flac -b 16 -t wav - | seqgan enhance --stream -m causal.safetensors - -o - > out.wav
+  ffmpeg -i in.mp3 -f s16le -ar 48000 -ac 2 - | seqgan enhance --stream -m causal.safetensors \
+      --format s16le --rate 48000 --channels 2 - -o - | ffplay -f s16le -ar 48000 -ch_layout stereo -
 """
 
 # files longer than this get a progress bar of their own (on a terminal)
@@ -35,7 +45,7 @@ _LONG_FILE_SECONDS = 60.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="audio files or folders")
-    parser.add_argument("-m", "--model", required=True, help="exported model (.safetensors)")
+    parser.add_argument("-m", "--model", required=True, help="exported model (.safetensors, or .onnx)")
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="where to write")
     parser.add_argument("--scp", metavar="WAV_SCP", help="a Kaldi `utt path` list; writes OUTDIR/<utt>.wav")
     parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass (default 8)")
@@ -76,10 +86,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="torch threads per process (default: torch's choice, or cores / jobs)",
     )
+    _add_stream_arguments(parser)
+    _add_backend_and_strength_arguments(parser)
+
+
+def _add_stream_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("streaming (--stream: one input, `-` for stdin; -o `-` for stdout)")
+    group.add_argument(
+        "--stream", action="store_true", help="enhance a pipe chunk by chunk with a causal model"
+    )
+    group.add_argument(
+        "--format",
+        dest="stream_format",
+        choices=("auto", "s16le", "s32le", "f32le"),
+        default="auto",
+        help="input samples: auto = a WAV header (default), or raw little-endian PCM / float",
+    )
+    group.add_argument("--rate", type=int, default=None, help="raw input rate in Hz (default: the model's)")
+    group.add_argument("--channels", type=int, default=1, help="raw input channels (default 1)")
+    group.add_argument(
+        "--chunk-ms", type=float, default=20.0, help="the most audio read per chunk, in ms (default 20)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
+
+    if args.stream:
+        from seqgan.cli.enhance_stream import run_stream
+
+        return run_stream(args)
 
     from seqgan.enhance import Enhancer, OutputConflictError, plan_enhancement, resolve_device
     from seqgan.export import ModelFileError
@@ -129,8 +165,11 @@ def run(args: argparse.Namespace) -> int:
             sample_latent=True if args.sample_latent else None,
             bf16=args.bf16,
             compile=args.compile,
+            backend=args.backend,
+            mix=args.mix,
+            atten_lim_db=args.atten_lim_db,
         )
-    except (ModelFileError, ValueError) as e:
+    except (ModelFileError, ValueError, ImportError) as e:
         print(f"seqgan enhance: cannot load the model: {e}", file=sys.stderr)
         return 2
     if plan.skipped:
@@ -213,3 +252,47 @@ class _Display:
         )
         self.inner[job] = inner
         return inner.update
+
+
+def _add_backend_and_strength_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("backend and strength")
+    group.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnxruntime"),
+        default="auto",
+        help="run a .safetensors model with torch or a .onnx graph with onnxruntime (default: by suffix)",
+    )
+    group.add_argument(
+        "--mix",
+        type=_mix,
+        default=1.0,
+        help="dry/wet: output = mix * enhanced + (1 - mix) * input; 0 = input, 1 = enhanced (default 1)",
+    )
+    group.add_argument(
+        "--atten-lim-db",
+        type=_atten_lim,
+        default=None,
+        metavar="DB",
+        help="the most the output may fall below (or rise above) the input in any time-frequency cell, "
+        "in dB (default: no limit; 'inf' too)",
+    )
+
+
+def _mix(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got '{text}'") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1] (0: the input, 1: fully enhanced), got {text}")
+    return value
+
+
+def _atten_lim(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of dB, got '{text}'") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 dB, got {text}")
+    return value
