@@ -185,3 +185,30 @@ def test_spectra_and_gradients_for_training():
     assert parts["enhanced_feats"].shape == parts["clean_feats"].shape == (2, g.stft.frames(4000), 257)
     g(noisy).square().mean().backward()
     assert all(p.grad is not None for p in g.lstm.parameters())
+
+
+def test_stream_latency_bench_reports_each_chunk_size(capsys):
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("bench_stream_latency", bench / "stream_latency.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    try:
+        assert module.main(["--chunks-ms", "10,40", "--seconds", "0.3"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    result = json.loads(capsys.readouterr().out)
+    assert result["algorithmic_latency_ms"] == 32.0 and result["threads"] == 1
+    ten, forty = result["chunks"]
+    assert (ten["chunk_samples"], forty["chunk_samples"]) == (160, 640)
+    for c in (ten, forty):
+        assert c["rtf"] > 0 and c["process_ms"]["p95"] <= c["process_ms"]["max"]
+        assert c["end_to_end_latency_ms"] == pytest.approx(32.0 + c["chunk_ms"] + c["process_ms"]["p95"])
+    with pytest.raises(SystemExit):
+        module.main(["--chunks-ms", "0"])
