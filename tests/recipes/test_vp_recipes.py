@@ -147,6 +147,71 @@ def test_atari_recipe_with_a_short_recording(tmp_path: Path) -> None:
     assert s["region"]["cols"] == [68, 74]  # Pong's paddle columns, 80x80 frames of the cropped screen
     for h in ("1", "2"):
         assert all(math.isfinite(s["results"][h][k]) for k in ("overall", "region", "outside"))
+    # stage 6: the counterfactual evaluation against the emulator, in RESULTS.md once
+    cf = json.loads((exp / "scores" / "test_pong" / "counterfactual.json").read_text())
+    assert set(cf["models"]) == {"GAN", "l1", "copy-last"} and cf["num_cases"] == 4 and cf["steps"] == 3
+    assert cf["models"]["copy-last"]["identifiability"][0] == 0.0
+    r = run_script(["./run.sh", "--stage", "6", "--rollout_starts", "10 20", "--steps", "3"], recipe)
+    assert r.returncode == 0 and "counterfactual.json: up to date" in r.stdout, r.stderr[-3000:]
+    assert (exp / "RESULTS.md").read_text().count("### Counterfactual evaluation against the emulator") == 1
+
+
+def _counterfactual_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "counterfactual", REPO / ATARI / "local" / "counterfactual.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_counterfactual_section_replaces_an_earlier_one(tmp_path: Path) -> None:
+    script = _counterfactual_script()
+    results, section = tmp_path / "RESULTS.md", tmp_path / "cf.md"
+    results.write_text("# Results\n\n### Action sensitivity\n\ntable\n\n## Training\n\nsettings\n")
+    section.write_text(f"{script.SECTION}\n\nfirst\n")
+    script.insert_section(results, section)
+    assert results.read_text().endswith(f"settings\n\n{script.SECTION}\n\nfirst\n")
+    section.write_text(f"{script.SECTION}\n\nsecond\n")
+    script.insert_section(results, section)
+    text = results.read_text()
+    assert text.count(script.SECTION) == 1 and "second" in text and "first" not in text
+    # a section followed by another heading keeps what follows
+    results.write_text(f"# R\n\n{script.SECTION}\n\nold\n\n## Training\n\nsettings\n")
+    script.insert_section(results, section)
+    assert results.read_text() == f"# R\n\n{script.SECTION}\n\nsecond\n\n## Training\n\nsettings\n"
+
+
+@pytest.mark.slow
+def test_atari_stage_6_scores_models_against_the_emulator(tmp_path: Path) -> None:
+    """Stages 0-1 on a tiny recording, two untrained exported models, then stage 6 alone."""
+    pytest.importorskip("ale_py")
+    from seqgan import save_model
+    from seqgan.models.frame_gan import build_frame_gan
+
+    recipe = copy_recipe(ATARI, tmp_path)
+    data = ["--local_data_opts", "--num_episodes 3 --split 1,1,1 --max_frames 30"]
+    r = run_script(["./run.sh", "--stop_stage", "1", *data], recipe, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    meta = {"task": "next_frame", "num_channels": 1, "context": 4, "num_actions": 18, "resize": []}
+    for seed, name in enumerate(["train_pong_tiny", "train_pong_tiny_l1"]):
+        torch.manual_seed(seed)
+        generator, _ = build_frame_gan("tiny", num_channels=1, num_actions=18, patch_size=80)
+        save_model(generator, recipe / "exp" / name / "model.safetensors", **meta)
+    exp = recipe / "exp" / "train_pong_tiny"
+    (exp / "RESULTS.md").write_text("# Results\n")
+    r = run_script(
+        ["./run.sh", "--stage", "6", "--rollout_starts", "5 12", "--steps", "2"], recipe, timeout=300
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    cf = json.loads((exp / "scores" / "test_pong" / "counterfactual.json").read_text())
+    assert cf["num_cases"] == 2 and cf["steps"] == 2 and cf["actions"][:2] == ["NOOP", "FIRE"]
+    assert set(cf["models"]) == {"GAN", "l1", "copy-last"}
+    copy = cf["models"]["copy-last"]
+    assert copy["identifiability"] == [0.0, 0.0] and all(math.isfinite(v) for v in copy["cf_psnr"])
+    text = (exp / "RESULTS.md").read_text()
+    assert "### Counterfactual evaluation against the emulator" in text and "| copy-last | 1 |" in text
 
 
 # -- utils/vp_check_data.py -------------------------------------------------------------------------
