@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch torchaudio
-	$(PY) -m pip install -q -c constraints.txt -e '.[test,frames,dnsmos,play,live]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,frames,dnsmos,play,live,onnx]'
 	@$(MAKE) --no-print-directory system-packages
 	@touch $(STAMP)
 
