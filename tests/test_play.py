@@ -360,3 +360,23 @@ def test_window_keyboard_mode_stops_after_steps(model, tmp_path, dummy_display):
     assert result["steps"] == 3 and session.dream.steps == 3  # no key held: NOOP each step
     with Image.open(tmp_path / "k.png") as im:
         assert im.size == (80, 80)
+
+
+# -- the benchmark ---------------------------------------------------------------------------------------
+
+
+def test_play_fps_bench_prints_the_promised_fields(model, monkeypatch, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    path = Path(__file__).resolve().parents[1] / "bench" / "play_fps.py"
+    spec = importlib.util.spec_from_file_location("bench_play_fps", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--model", model, "--steps", "6"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["game"] == "pong" and out["frame"] == [80, 80, 1] and out["threads"] == 1
+    for key in ("dream_fps", "compare_fps", "dream_cpu_fps", "compare_cpu_fps"):
+        assert out[key] > 0, key

@@ -10,7 +10,8 @@ HELP = "play inside a learned game: the keyboard picks the action, the world mod
 DESCRIPTION = """\
 Opens a window (pygame-ce: pip install 'seqgan[play]') where the keyboard picks the action and an
 action-conditioned next-frame model predicts the next frame from its own previous predictions. The game
-starts from the real game's first frames (ale-py), or from a recorded episode (--start).
+starts from the real game's first frames (ale-py), or from a recorded episode (--start). --compare shows
+the real game (left) under the same actions beside the dream (right).
 
 keys: arrows or W/A/S/D move (Pong: up / down move the paddle), space fires, P pauses, R starts again,
       F12 saves a screenshot (--screenshot), Esc or Q quits
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--record",
         metavar="OUT",
-        help="save the session as a GIF (.gif) or video (.mp4, needs imageio-ffmpeg)",
+        help="save the session as a GIF (.gif) or video (.mp4, needs ffmpeg on PATH)",
     )
     parser.add_argument(
         "--actions", metavar="FILE", help="play this scripted session instead of the keyboard"
@@ -98,6 +99,22 @@ def _model_path(game: str | None, model: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    if args.headless and args.actions is None:
+        return _fail("--headless needs --actions FILE (there is no keyboard without a window)")
+    if args.start is not None and args.compare:
+        return _fail("--compare starts the dream from the real game's first frames; drop --start")
+    if args.fps <= 0 or args.scale < 1 or args.steps < 0 or args.threads < 1:
+        return _fail("--fps must be > 0, --scale and --threads >= 1, --steps >= 0")
+    previous = torch.get_num_threads()
+    if args.device == "cpu":
+        torch.set_num_threads(args.threads)
+    try:
+        return _play(args)
+    finally:
+        torch.set_num_threads(previous)  # the caller's setting (main() may run inside a larger program)
+
+
+def _play(args: argparse.Namespace) -> int:
     from seqgan.export import ModelFileError
     from seqgan.play import (
         Dream,
@@ -113,14 +130,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from seqgan.predict import Predictor
 
-    if args.headless and args.actions is None:
-        return _fail("--headless needs --actions FILE (there is no keyboard without a window)")
-    if args.start is not None and args.compare:
-        return _fail("--compare starts the dream from the real game's first frames; drop --start")
-    if args.fps <= 0 or args.scale < 1 or args.steps < 0 or args.threads < 1:
-        return _fail("--fps must be > 0, --scale and --threads >= 1, --steps >= 0")
-    if args.device == "cpu":
-        torch.set_num_threads(args.threads)
     try:
         path = _model_path(args.game, args.model)
         try:
