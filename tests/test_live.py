@@ -271,3 +271,14 @@ def test_live_needs_a_model_and_says_how_to_get_sounddevice(monkeypatch, capsys)
     monkeypatch.setattr(live, "_sounddevice", missing)
     assert main(["live", "--list-devices"]) == 1
     assert "seqgan[live]" in capsys.readouterr().err
+
+
+def test_live_without_a_sound_device_says_so(causal_model, monkeypatch, capsys):
+    import seqgan.cli.live as live
+
+    def no_device(**kwargs):
+        raise OSError("Error querying device -1")
+
+    monkeypatch.setattr(live, "open_device_stream", no_device)
+    assert main(["live", "-m", causal_model]) == 1
+    assert "--list-devices" in capsys.readouterr().err

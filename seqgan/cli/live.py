@@ -50,7 +50,11 @@ def _device(value: str | None) -> int | str | None:
 
 def open_device_stream(**kwargs: Any) -> Any:
     """A ``sounddevice.Stream`` (duplex) with ``kwargs``; the tests replace this with a fake stream."""
-    return _sounddevice().Stream(**kwargs)
+    sd = _sounddevice()
+    try:
+        return sd.Stream(**kwargs)
+    except sd.PortAudioError as e:
+        raise OSError(str(e)) from None
 
 
 def _sounddevice() -> Any:
@@ -97,15 +101,23 @@ def run(args: argparse.Namespace) -> int:
     rate = args.rate or enhancer.sample_rate
     block = max(1, round(args.block_ms * rate / 1000))
     proc = LiveProcessor(StreamingEnhancer(enhancer, rate, args.channels))
-    stream = open_device_stream(
-        samplerate=rate,
-        blocksize=block,
-        channels=args.channels,
-        dtype="float32",
-        latency="low",
-        device=(_device(args.input_device), _device(args.output_device)),
-        callback=proc.callback,
-    )
+    try:
+        stream = open_device_stream(
+            samplerate=rate,
+            blocksize=block,
+            channels=args.channels,
+            dtype="float32",
+            latency="low",
+            device=(_device(args.input_device), _device(args.output_device)),
+            callback=proc.callback,
+        )
+    except (OSError, ValueError) as e:
+        print(
+            f"seqgan live: cannot open the sound devices at {rate} Hz, {args.channels} channel(s) ({e}); "
+            "see them with `seqgan live --list-devices`, choose with --input-device / --output-device",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"live: {rate} Hz, {args.channels} channel(s), blocks of {block} samples "
         f"({1000 * block / rate:.1f} ms); the model adds {1000 * proc.delay / rate:.1f} ms "
