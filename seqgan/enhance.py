@@ -54,6 +54,7 @@ from seqgan.enhance_files import (
 )
 from seqgan.overlap_add import OverlapAdd
 from seqgan.streaming import CausalFrameStream, is_streamable
+from seqgan.strength import AttenuationLimiter, DryWetMix, check_strength, stft_geometry
 
 logger = logging.getLogger(__name__)
 
@@ -115,13 +116,17 @@ class _Pipeline:
         self.up = StreamingResampler(enhancer.sample_rate, out_rate)
         self._last_in: torch.Tensor | None = None
         self._last_out: torch.Tensor | None = None
+        # --mix: the input, aligned at the output rate, blended in after the pipeline
+        self.mixer = DryWetMix(enhancer.mix, in_rate, out_rate) if enhancer.mix != 1.0 else None
 
     def push(self, block: torch.Tensor) -> torch.Tensor:
         """``(C, n)`` float32 input -> ``(C, m)`` output ready so far."""
-        return self._rest(self.down.push(block), final=False)
+        y = self._rest(self.down.push(block), final=False)
+        return y if self.mixer is None else self.mixer.push(block, y)
 
     def flush(self) -> torch.Tensor:
-        return self._rest(self.down.flush(), final=True)
+        y = self._rest(self.down.flush(), final=True)
+        return y if self.mixer is None else self.mixer.flush(y)
 
     def _rest(self, x: torch.Tensor, final: bool) -> torch.Tensor:
         if x.shape[-1]:
@@ -162,6 +167,13 @@ class Enhancer:
             bf16's precision).
         compile: ``torch.compile`` the generator (every forward pass then sees a full batch: the last
             one is zero-padded).
+        mix: dry/wet share of the enhanced signal: the output is ``mix · enhanced + (1 − mix) · input``
+            (0: the input exactly, 1: the enhanced signal); :mod:`seqgan.strength`.
+        atten_lim_db: the most (in dB) the output may fall below (or rise above) the input in any STFT
+            cell of the windows the generator sees; ``None`` (default): no limit; :mod:`seqgan.strength`.
+
+    ``generator`` may also be a :class:`seqgan.onnx_backend.OnnxGenerator` (``backend`` is then
+    ``"onnxruntime"``: numpy windows in and out, on the CPU, no torch call in the model).
     """
 
     def __init__(
@@ -177,7 +189,10 @@ class Enhancer:
         block_seconds: float = 10.0,
         bf16: bool = False,
         compile: bool = False,
+        mix: float = 1.0,
+        atten_lim_db: float | None = None,
     ) -> None:
+        check_strength(mix, atten_lim_db)
         multiple = int(getattr(generator, "length_multiple", 1) or 1)
         if window < 1 or window % multiple:
             raise ValueError(
@@ -191,8 +206,15 @@ class Enhancer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        self.backend = "torch" if isinstance(generator, nn.Module) else "onnxruntime"
+        if self.backend == "onnxruntime":
+            if bf16 or compile:
+                raise ValueError("bf16 and compile are PyTorch options; onnxruntime takes neither")
+            if str(device) not in ("auto", "cpu"):
+                raise ValueError(f"the onnxruntime backend runs on the CPU; got device '{device}'")
+            device = "cpu"
         self.device = resolve_device(device)
-        self.generator = generator.to(self.device).eval()
+        self.generator = generator.to(self.device).eval() if self.backend == "torch" else generator
         if sample_latent is not None:
             if hasattr(generator, "sample_latent_at_eval"):
                 generator.sample_latent_at_eval = bool(sample_latent)
@@ -211,6 +233,12 @@ class Enhancer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed window shapes: let cuDNN pick its fastest kernels
         self.metadata: dict[str, Any] = dict(getattr(generator, "metadata", {}) or {})
+        self.mix = float(mix)
+        self.atten_lim_db = None if atten_lim_db is None or math.isinf(atten_lim_db) else float(atten_lim_db)
+        self._limiter = None
+        if self.atten_lim_db is not None:
+            cells = stft_geometry(generator) if self.backend == "torch" else self.metadata.get("stft")
+            self._limiter = AttenuationLimiter.for_model(self.atten_lim_db, cells)
         # set by from_pretrained: the model file and the options it was loaded with (worker processes
         # of enhance_plan(jobs > 1) load the same)
         self.source: str | None = None
@@ -219,20 +247,37 @@ class Enhancer:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | os.PathLike, device: str | torch.device = "auto", batch_size: int = 8, **kwargs: Any
+        cls,
+        path: str | os.PathLike,
+        device: str | torch.device = "auto",
+        batch_size: int = 8,
+        backend: str = "auto",
+        **kwargs: Any,
     ) -> Enhancer:
         """Loads an exported ``.safetensors`` model; rate, pre-emphasis and window come from its metadata.
 
-        ``kwargs`` go to the constructor (``hop``, ``sample_latent``, ``block_seconds``, or ``window`` to
-        override the trained window).
+        ``kwargs`` go to the constructor (``hop``, ``sample_latent``, ``block_seconds``, ``mix``,
+        ``atten_lim_db``, or ``window`` to override the trained window).
+
+        ``backend``: ``"torch"`` (a ``.safetensors`` model), ``"onnxruntime"`` (a ``.onnx`` graph of
+        ``seqgan export --format onnx``, run by :class:`seqgan.onnx_backend.OnnxGenerator` with torch's
+        thread count), or ``"auto"`` (by the file's suffix).
 
         Raises:
             seqgan.export.ModelFileError: the file cannot be loaded or lacks ``sample_rate`` /
                 ``preemphasis`` metadata.
         """
         from seqgan.export import ModelFileError, load_model
+        from seqgan.onnx_backend import OnnxGenerator, is_onnx_file
 
-        model = load_model(path, device="cpu")
+        if backend == "auto":
+            backend = "onnxruntime" if is_onnx_file(path) else "torch"
+        if backend not in ("torch", "onnxruntime"):
+            raise ValueError(f"unknown backend '{backend}'; choose from: auto, torch, onnxruntime")
+        if backend == "onnxruntime":
+            model: Any = OnnxGenerator(path, threads=torch.get_num_threads())
+        else:
+            model = load_model(path, device="cpu")
         md = model.metadata
         missing = [k for k in ("sample_rate", "preemphasis") if k not in md]
         if missing:
@@ -250,7 +295,8 @@ class Enhancer:
             **kwargs,
         )
         enhancer.source = str(path)
-        enhancer.load_options = {"device": str(device), "batch_size": batch_size, **kwargs}
+        options = {"device": str(device), "batch_size": batch_size, "backend": backend}
+        enhancer.load_options = {**options, **kwargs}
         return enhancer
 
     def _block_frames(self, rate: int, channels: int) -> int:
@@ -272,6 +318,8 @@ class Enhancer:
         Returns:
             ``(batch, 1, window)`` on ``device`` (no copy back, no checks: for timing the model alone).
         """
+        if self.backend == "onnxruntime":
+            return torch.from_numpy(self.generator(x.numpy()))
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             return self._forward(x)
 
@@ -284,15 +332,21 @@ class Enhancer:
             rows = x.shape[0]
             if self.compiled and rows < self.batch_size:  # one shape: no recompilation for the last batch
                 x = torch.nn.functional.pad(x, (0, 0, 0, 0, 0, self.batch_size - rows))
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                y = self._forward(x)
+            if self.backend == "onnxruntime":
+                y = torch.from_numpy(self.generator(x.numpy()))
+            else:
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                    y = self._forward(x)
             x, y = x[:rows], y[:rows]
             if y.shape != x.shape:
                 raise RuntimeError(
                     f"{type(self.generator).__name__} returned {tuple(y.shape)} for "
                     f"input {tuple(x.shape)}; expected the same shape"
                 )
-            outs.append(y.squeeze(1).to("cpu", torch.float32))
+            y = y.squeeze(1).to("cpu", torch.float32)
+            if self._limiter is not None:  # --atten-lim-db, on the windows the model saw
+                y = self._limiter(x.squeeze(1).to("cpu", torch.float32), y)
+            outs.append(y)
         out = torch.cat(outs)
         if not torch.isfinite(out).all():
             raise RuntimeError("the model produced non-finite output (NaN or Inf); are the weights broken?")

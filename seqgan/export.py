@@ -13,6 +13,10 @@ Format (no pickle anywhere):
 
 :func:`load_model` rebuilds the module through the registry as ``MODELS.get(architecture)(**hparams)``,
 loads the weights strictly and returns it in eval mode with ``module.metadata`` (the decoded dict).
+
+``seqgan export --format onnx`` writes the same generator and metadata as an ONNX graph instead
+(:mod:`seqgan.onnx_export`, which documents the graph's inputs and outputs), run by onnxruntime
+(:mod:`seqgan.onnx_backend`).
 """
 
 from __future__ import annotations
@@ -283,6 +287,22 @@ def generator_from_checkpoint(ckpt: Mapping[str, Any], source: str = "") -> tupl
         metadata.setdefault("task", str(ckpt["task"]))
     metadata["weights"] = which
     return module, metadata
+
+
+def load_generator(source: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
+    """The generator and metadata of a ``.safetensors`` model, a ``.pt`` checkpoint or an experiment folder.
+
+    Returns:
+        ``(module in eval mode, metadata)``; for a model file, the metadata without the file format's own
+        keys (``architecture``, ``hparams``, ``seqgan_version``).
+    """
+    p = Path(source)
+    if p.is_file() and p.suffix == ".safetensors":
+        module = load_model(p)
+        metadata = {k: v for k, v in module.metadata.items() if k not in _RESERVED}
+        return module, metadata
+    resolved = str(resolve_checkpoint(source))
+    return generator_from_checkpoint(read_checkpoint(resolved), source=resolved)
 
 
 def export_checkpoint(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike) -> dict[str, Any]:

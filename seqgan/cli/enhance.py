@@ -27,6 +27,8 @@ examples:
   seqgan enhance -m model.safetensors a.wav b.flac -o out/ --subtype FLOAT
   seqgan enhance -m model.safetensors --scp data/test/wav.scp -o exp/enhanced/test --device cuda
   seqgan enhance -m model.safetensors noisy/ -o enhanced/ --jobs 4 --threads 1    (CPU processes)
+  seqgan enhance -m model.safetensors noisy/ -o gentle/ --mix 0.5 --atten-lim-db 12  (strength)
+  seqgan enhance --backend onnxruntime -m model.onnx noisy/ -o enhanced/   (`seqgan export --format onnx`)
 
 streaming (a causal model, e.g. one trained with egs/synth/se1/conf/causal_small.yaml): --stream reads
 WAV or raw audio from standard input (or one file) and writes the same kind to standard output (or a
@@ -43,7 +45,7 @@ _LONG_FILE_SECONDS = 60.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="audio files or folders")
-    parser.add_argument("-m", "--model", required=True, help="exported model (.safetensors)")
+    parser.add_argument("-m", "--model", required=True, help="exported model (.safetensors, or .onnx)")
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="where to write")
     parser.add_argument("--scp", metavar="WAV_SCP", help="a Kaldi `utt path` list; writes OUTDIR/<utt>.wav")
     parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass (default 8)")
@@ -85,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch threads per process (default: torch's choice, or cores / jobs)",
     )
     _add_stream_arguments(parser)
+    _add_backend_and_strength_arguments(parser)
 
 
 def _add_stream_arguments(parser: argparse.ArgumentParser) -> None:
@@ -162,8 +165,11 @@ def run(args: argparse.Namespace) -> int:
             sample_latent=True if args.sample_latent else None,
             bf16=args.bf16,
             compile=args.compile,
+            backend=args.backend,
+            mix=args.mix,
+            atten_lim_db=args.atten_lim_db,
         )
-    except (ModelFileError, ValueError) as e:
+    except (ModelFileError, ValueError, ImportError) as e:
         print(f"seqgan enhance: cannot load the model: {e}", file=sys.stderr)
         return 2
     if plan.skipped:
@@ -246,3 +252,47 @@ class _Display:
         )
         self.inner[job] = inner
         return inner.update
+
+
+def _add_backend_and_strength_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("backend and strength")
+    group.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnxruntime"),
+        default="auto",
+        help="run a .safetensors model with torch or a .onnx graph with onnxruntime (default: by suffix)",
+    )
+    group.add_argument(
+        "--mix",
+        type=_mix,
+        default=1.0,
+        help="dry/wet: output = mix * enhanced + (1 - mix) * input; 0 = input, 1 = enhanced (default 1)",
+    )
+    group.add_argument(
+        "--atten-lim-db",
+        type=_atten_lim,
+        default=None,
+        metavar="DB",
+        help="the most the output may fall below (or rise above) the input in any time-frequency cell, "
+        "in dB (default: no limit; 'inf' too)",
+    )
+
+
+def _mix(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got '{text}'") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1] (0: the input, 1: fully enhanced), got {text}")
+    return value
+
+
+def _atten_lim(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of dB, got '{text}'") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 dB, got {text}")
+    return value

@@ -1,0 +1,344 @@
+"""ONNX export of the enhancement generators, checked with onnxruntime.
+
+``seqgan export --format onnx`` (:func:`export_onnx`) writes one ``.onnx`` file that
+:class:`seqgan.onnx_backend.OnnxGenerator` (``seqgan enhance --backend onnxruntime``) runs without torch.
+
+The exported graph
+------------------
+
+======== ======================== =================================================================
+name     type, shape              meaning
+======== ======================== =================================================================
+noisy    float32 ``(batch, 1, T)`` windows of the pre-emphasised noisy waveform at the model's rate
+enhanced float32 ``(batch, 1, T)`` the enhanced windows (the same samples the PyTorch module returns)
+======== ======================== =================================================================
+
+``batch`` is dynamic; ``T`` is dynamic too (any multiple of ``length_multiple`` for SEGAN, at least
+``n_fft // 2 + 1`` samples for the spectral models), and the Enhancer feeds the trained ``window``.
+A latent ``z`` (SEGAN) is zero, as in PyTorch's eval mode. A causal generator exported later adds its
+state as explicit inputs ``state_in_<name>`` and outputs ``state_out_<name>``
+(:class:`seqgan.onnx_backend.OnnxGenerator` passes them from call to call).
+
+The graph is real-valued: the spectral models' ``torch.stft`` / ``torch.istft`` and their complex
+arithmetic are rewritten by :class:`ConvSTFT` (a convolution with the windowed DFT basis, and a
+transposed convolution divided by the summed squared window) and the family wrappers below, which
+compute what the module's ``forward`` computes (tested equal within 1e-4, and the export checks it).
+
+Metadata travels in the file's ``metadata_props`` (strings; the non-string values JSON-encoded and
+listed under ``json_keys``, as in the ``.safetensors`` export): ``architecture``, ``hparams``,
+``seqgan_version``, ``sample_rate``, ``preemphasis``, ``window``, ``step``, ..., plus ``format``
+(``seqgan-onnx-1``), ``length_multiple``, ``inputs`` / ``outputs`` (the names above) and, for the
+spectral models, ``stft`` (``n_fft``, ``hop_length``, ``win_length``, ``window``: the cells of
+``--atten-lim-db``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqgan import __version__
+from seqgan._optional import require
+from seqgan.atomic import AtomicFile
+from seqgan.models.stft import STFT, make_window
+from seqgan.strength import stft_geometry
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FORMAT",
+    "ConvSTFT",
+    "OnnxExportError",
+    "check_onnx",
+    "export_onnx",
+    "onnx_graph",
+    "stft_geometry",
+]
+
+FORMAT = "seqgan-onnx-1"
+OPSET = 17
+_EPS = 1e-12  # seqgan.models.stft.magnitude's floor under the square root
+
+
+class OnnxExportError(RuntimeError):
+    """The module cannot be exported, or the exported graph disagrees with PyTorch."""
+
+
+class ConvSTFT(nn.Module):
+    """:class:`seqgan.models.stft.STFT` as real convolutions: the same spectra and exact-length inverse.
+
+    Analysis is ``conv1d`` of the reflect-padded signal (``center=True``) with ``2 * bins`` kernels, the
+    window times ``cos`` and ``-sin`` of the DFT; synthesis is the onesided inverse DFT times the window as
+    a ``conv_transpose1d``, divided by the overlap-added squared window (what ``torch.istft`` does), the
+    ``n_fft // 2`` padding cut off.
+
+    Args:
+        stft: the module's front end (its FFT size, hop, window length and window).
+
+    Shapes:
+        ``forward(x: (batch, 1, samples)) -> (re, im)`` each ``(batch, bins, frames)``;
+        ``inverse(re, im, length) -> (batch, 1, length)``.
+    """
+
+    def __init__(self, stft: STFT) -> None:
+        super().__init__()
+        n, self.hop, self.pad_mode = stft.n_fft, stft.hop_length, stft.pad_mode
+        self.n_fft, bins = n, stft.bins
+        window = torch.zeros(n, dtype=torch.float64)
+        left = (n - stft.win_length) // 2  # torch.stft centres a shorter window in the frame
+        window[left : left + stft.win_length] = make_window(stft.window_name, stft.win_length).double()
+        k = torch.arange(bins, dtype=torch.float64)[:, None]
+        t = torch.arange(n, dtype=torch.float64)[None, :]
+        angle = 2 * math.pi * k * t / n
+        analysis = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window  # (2 bins, n)
+        # onesided inverse DFT: bins 1 .. n/2 - 1 count twice; the imaginary parts of DC and Nyquist drop
+        weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
+        weight[0] = 1.0
+        if n % 2 == 0:
+            weight[-1] = 1.0
+        synthesis = torch.cat([weight * torch.cos(angle), -weight * torch.sin(angle)]) / n * window
+        self.register_buffer("analysis", analysis.float().unsqueeze(1), persistent=False)
+        self.register_buffer("synthesis", synthesis.float().unsqueeze(1), persistent=False)
+        self.register_buffer("window_sq", window.square().float().view(1, 1, n), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x: (batch, 1, samples)`` -> real and imaginary parts ``(batch, bins, frames)``."""
+        half = self.n_fft // 2
+        spec = F.conv1d(F.pad(x, (half, half), mode=self.pad_mode), self.analysis, stride=self.hop)
+        re, im = spec.chunk(2, dim=1)
+        return re, im
+
+    def inverse(self, re: torch.Tensor, im: torch.Tensor, length: int | torch.Tensor) -> torch.Tensor:
+        """Waveform ``(batch, 1, length)`` of the spectrum ``re + i·im``, each ``(batch, bins, frames)``."""
+        frames = torch.cat([re, im], dim=1)
+        wave = F.conv_transpose1d(frames, self.synthesis, stride=self.hop)
+        ones = torch.ones_like(frames[:1, :1])
+        envelope = F.conv_transpose1d(ones, self.window_sq, stride=self.hop)
+        half = self.n_fft // 2
+        wave = wave / envelope.clamp_min(1e-11)
+        return wave[..., half : half + length]
+
+
+def _magnitude(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt(re * re + im * im + _EPS)
+
+
+class _WaveformGraph(nn.Module):
+    """A waveform generator as it is (SEGAN: the latent is zero, as in PyTorch's eval mode)."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        return self.generator(noisy)
+
+
+class _MetricGANGraph(nn.Module):
+    """:class:`~seqgan.models.metricgan.MetricGANGenerator` ``forward`` in real arithmetic."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+        self.stft = ConvSTFT(generator.stft)
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        g = self.generator
+        re, im = self.stft(noisy)
+        mag = _magnitude(re, im)
+        # compress_magnitude / decompress_magnitude with ops ONNX has (no Expm1)
+        if g.compression == "power":
+            feats = mag.clamp_min(0).pow(g.exponent)
+        elif g.compression == "log1p":
+            feats = torch.log(mag + 1.0)
+        else:
+            feats = mag
+        feats = feats.transpose(1, 2)
+        h, _ = g.lstm(feats)
+        comp = feats * g.activation(g.out(g.fc(h))).clamp_min(g.min_mask)
+        if g.compression == "power":
+            out = comp.clamp_min(0).pow(1.0 / g.exponent)
+        elif g.compression == "log1p":
+            out = torch.exp(comp.clamp_min(0)) - 1.0
+        else:
+            out = comp
+        out = out.transpose(1, 2)
+        # polar(out, angle(spec)): the noisy phase, angle(0) = 0
+        plain = torch.sqrt(re * re + im * im)
+        safe = torch.where(plain > 0, plain, torch.ones_like(plain))
+        cos = torch.where(plain > 0, re / safe, torch.ones_like(re))
+        sin = im / safe
+        return self.stft.inverse(out * cos, out * sin, noisy.shape[-1])
+
+
+class _CMGANGraph(nn.Module):
+    """:class:`~seqgan.models.cmgan.CMGANGenerator` ``forward`` in real arithmetic."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+        self.stft = ConvSTFT(generator.stft)
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        g = self.generator
+        p = g.exponent
+        scale = g.input_scale(noisy)
+        re, im = self.stft(noisy * scale)
+        mag = _magnitude(re, im)
+        factor = mag.clamp_min(0).pow(p) / mag  # compress_spectrum: |X| ** p, phase kept
+        re, im = (re * factor).transpose(1, 2), (im * factor).transpose(1, 2)  # (batch, frames, bins)
+        h = g.encoder(torch.stack([_magnitude(re, im), re, im], dim=1))
+        for block in g.blocks:
+            h = block(h)
+        mask = g.mask_decoder(h).squeeze(1)
+        residual = g.complex_decoder(h)
+        re = (re * mask + residual[:, 0]).transpose(1, 2)
+        im = (im * mask + residual[:, 1]).transpose(1, 2)
+        mag = _magnitude(re, im)
+        factor = mag.clamp_min(0).pow(1.0 / p) / mag  # decompress_spectrum
+        return self.stft.inverse(re * factor, im * factor, noisy.shape[-1]) / scale
+
+
+# architecture name (seqgan.models.MODELS) -> the real-valued graph of its generator
+GRAPHS: dict[str, Callable[[nn.Module], nn.Module]] = {
+    "SEGANGenerator": _WaveformGraph,
+    "MetricGANGenerator": _MetricGANGraph,
+    "CMGANGenerator": _CMGANGraph,
+}
+
+
+def onnx_graph(module: nn.Module) -> nn.Module:
+    """The exportable (real-valued) module that computes ``module(noisy)``, in eval mode.
+
+    Raises:
+        OnnxExportError: no graph is known for the module's architecture.
+    """
+    from seqgan.export import architecture_name
+
+    name = architecture_name(module)
+    if name not in GRAPHS:
+        raise OnnxExportError(f"{name} cannot be exported to ONNX; exportable: {', '.join(sorted(GRAPHS))}")
+    return GRAPHS[name](module.eval()).eval()
+
+
+def _encode(metadata: Mapping[str, Any]) -> dict[str, str]:
+    from seqgan.export import encode_metadata
+
+    return encode_metadata(metadata)
+
+
+def export_onnx(
+    module: nn.Module,
+    path: str | os.PathLike,
+    window: int,
+    check: bool = True,
+    atol: float = 1e-4,
+    **metadata: Any,
+) -> dict[str, Any]:
+    """Writes ``module`` as an ONNX graph with its metadata, atomically, and checks it with onnxruntime.
+
+    Args:
+        module: a registered enhancement generator (``GRAPHS`` lists the exportable architectures).
+        path: the ``.onnx`` file to write.
+        window: samples per window (``T`` of the example input; the graph takes any ``T``).
+        check: run :func:`check_onnx` on random input before the file is renamed into place.
+        atol: the largest absolute difference from PyTorch that ``check`` accepts.
+        **metadata: header entries (``sample_rate``, ``preemphasis``, ``window``, ``step``, ...).
+
+    Returns:
+        The metadata written, with ``max_abs_diff`` (the check's figure) when ``check``.
+
+    Raises:
+        OnnxExportError: not exportable, or the graph disagrees with PyTorch by more than ``atol``.
+        MissingExtraError: ``onnx`` / ``onnxruntime`` are not installed (``seqgan[onnx]``).
+    """
+    from seqgan.export import architecture_name
+
+    onnx = require("onnx", "onnx")
+    graph = onnx_graph(module)
+    name = architecture_name(module)
+    multiple = int(getattr(module, "length_multiple", 1) or 1)
+    meta: dict[str, Any] = dict(metadata)
+    meta.update(
+        architecture=name,
+        hparams=dict(getattr(module, "hparams", {}) or {}),
+        seqgan_version=__version__,
+        format=FORMAT,
+        length_multiple=multiple,
+        window=int(window),
+        inputs=["noisy"],
+        outputs=["enhanced"],
+    )
+    geometry = stft_geometry(module)
+    if geometry is not None:
+        meta["stft"] = geometry
+    example = torch.randn(2, 1, int(window), generator=torch.Generator().manual_seed(0)) * 0.1
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with AtomicFile(path, ".part") as out:
+        _trace(graph, example, str(out.tmp))
+        model = onnx.load(str(out.tmp))
+        del model.metadata_props[:]
+        for key, value in sorted(_encode(meta).items()):
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(model, str(out.tmp))
+        if check:
+            diff = check_onnx(module, out.tmp, window)
+            if not diff <= atol:
+                raise OnnxExportError(
+                    f"{path}: onnxruntime's output differs from PyTorch's by {diff:.3g} (> {atol:g}); "
+                    "the graph was not written"
+                )
+            meta["max_abs_diff"] = diff
+            logger.info("%s: onnxruntime agrees with PyTorch within %.3g", path, diff)
+    return meta
+
+
+def _trace(graph: nn.Module, example: torch.Tensor, dst: str) -> None:
+    """``torch.onnx.export`` through the TorchScript tracer (the one that handles these models' LSTM,
+    relative attention and dynamic lengths), batch and time dynamic."""
+    import warnings
+
+    axes = {"noisy": {0: "batch", 2: "samples"}, "enhanced": {0: "batch", 2: "samples"}}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer and deprecation notes; the output is checked instead
+        try:
+            torch.onnx.export(
+                graph,
+                (example,),
+                dst,
+                input_names=["noisy"],
+                output_names=["enhanced"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        except Exception as e:  # the exporter raises many kinds; one line says which op failed
+            raise OnnxExportError(f"torch.onnx.export failed: {type(e).__name__}: {e}") from None
+
+
+def check_onnx(
+    module: nn.Module, path: str | os.PathLike, window: int, batch: int = 2, seed: int = 0
+) -> float:
+    """Largest absolute difference between onnxruntime and PyTorch on random ``(batch, 1, window)`` input.
+
+    The input is white noise at -20 dBFS (seeded); ``module`` runs in eval mode without gradients.
+    """
+    from seqgan.onnx_backend import OnnxGenerator
+
+    rng = np.random.default_rng(seed)
+    x = (0.1 * rng.standard_normal((batch, 1, int(window)))).astype(np.float32)
+    with torch.no_grad():
+        ref = module.eval()(torch.from_numpy(x)).numpy()
+    out = OnnxGenerator(path, threads=1)(x)
+    return float(np.abs(out - ref).max())
