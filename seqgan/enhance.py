@@ -8,7 +8,9 @@ The generator sees fixed windows of ``window`` samples at its own sample rate. :
    ``batch_size`` windows at a time, and overlap-adds the outputs weighted by a periodic Hann window,
    dividing by the summed weights (so the crossfade is exact: an identity model returns its input);
    the signal is zero-padded by ``window - hop`` samples at the start and as needed at the end, so
-   every sample is covered by as many windows as any other,
+   every sample is covered by as many windows as any other — except for a causal model
+   (:func:`seqgan.streaming.is_streamable`), which runs frame by frame with its recurrent state
+   carried (:class:`seqgan.streaming.CausalFrameStream`): windows would restart its state,
 4. applies de-emphasis and resamples back to the input rate (or writes at the model rate).
 
 Every stage keeps its state between blocks, so a file is read, enhanced and written block by block
