@@ -21,6 +21,7 @@ Named configurations live in :data:`PRESETS` and are built with :func:`build_met
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import torch
@@ -81,6 +82,10 @@ class MetricGANGenerator(nn.Module):
         negative_slope: its LeakyReLU slope.
         beta: β of the learnable sigmoid (the mask's upper bound).
         min_mask: the mask's lower clamp.
+        mask_type: ``"magnitude"`` (published: a real mask on the compressed magnitude, noisy phase) or
+            ``"complex"`` (an option beside it: a complex ratio mask on the noisy spectrum, magnitude
+            ``max(β · tanh(|u|), min_mask)`` and phase ``angle(u)`` from the two outputs ``u`` per bin, so
+            the phase can be corrected too).
 
     Shapes:
         ``forward(noisy: (batch, 1, samples)) -> (batch, 1, samples)``, any length.
@@ -100,16 +105,24 @@ class MetricGANGenerator(nn.Module):
         negative_slope: float = 0.3,
         beta: float = 1.2,
         min_mask: float = 0.05,
+        mask_type: str = "magnitude",
     ) -> None:
         super().__init__()
+        if mask_type not in ("magnitude", "complex"):
+            raise ValueError(f"unknown mask_type '{mask_type}'; choose from: magnitude, complex")
+        self.mask_type, self.beta = mask_type, float(beta)
         self.stft = STFT(n_fft, hop_length, win_length, window)
         compress_magnitude(torch.ones(1), compression, exponent)  # validates the choice
         self.compression, self.exponent, self.min_mask = compression, float(exponent), float(min_mask)
         bins = self.stft.bins
         self.lstm = nn.LSTM(bins, hidden_size, num_layers, batch_first=True, bidirectional=True)
         self.fc = nn.Sequential(nn.Linear(2 * hidden_size, fc_size), nn.LeakyReLU(negative_slope))
-        self.out = nn.Linear(fc_size, bins)
-        self.activation = LearnableSigmoid(bins, beta)
+        self.out = nn.Linear(fc_size, bins if mask_type == "magnitude" else 2 * bins)
+        self.activation = LearnableSigmoid(bins, beta) if mask_type == "magnitude" else nn.Identity()
+        if mask_type == "complex":  # start near the identity: a real mask of 1 (tanh(u) = 1 / β)
+            with torch.no_grad():
+                self.out.bias.zero_()
+                self.out.bias[:bins] = math.atanh(min(1.0 / self.beta, 0.999))
         self.length_multiple = 1
 
     def features(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,6 +139,17 @@ class MetricGANGenerator(nn.Module):
             h, _ = self.lstm(feats.float())
         return self.activation(self.out(self.fc(h))).clamp_min(self.min_mask)
 
+    def _complex_mask(self, feats: torch.Tensor, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The complex ratio mask's magnitude ``(batch, frames, bins)`` and the masked spectrum
+        ``(batch, bins, frames)`` (``mask_type="complex"``)."""
+        with torch.autocast("cpu", enabled=False) if feats.device.type == "cpu" else contextlib.nullcontext():
+            h, _ = self.lstm(feats.float())
+        u = self.out(self.fc(h)).float()
+        u = torch.complex(*u.unflatten(-1, (2, -1)).unbind(-2))  # (batch, frames, bins)
+        size = magnitude(u)
+        gain = (self.beta * torch.tanh(size)).clamp_min(self.min_mask)
+        return gain, spec * (u * (gain / size)).transpose(1, 2)
+
     def spectra(self, noisy: torch.Tensor, clean: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The spectral pieces of one forward pass (for spectral losses and the metric discriminator).
 
@@ -140,15 +164,21 @@ class MetricGANGenerator(nn.Module):
         """
         _check_wave(noisy, "noisy", type(self).__name__)
         spec, feats = self.features(noisy)
-        mask = self.mask(feats)
-        enhanced = feats * mask
-        mag = decompress_magnitude(enhanced, self.compression, self.exponent).transpose(1, 2)
+        if self.mask_type == "complex":
+            mask, enhanced_spec = self._complex_mask(feats, spec)
+            enhanced = compress_magnitude(magnitude(enhanced_spec), self.compression, self.exponent)
+            enhanced = enhanced.transpose(1, 2)
+        else:
+            mask = self.mask(feats)
+            enhanced = feats * mask
+            mag = decompress_magnitude(enhanced, self.compression, self.exponent).transpose(1, 2)
+            enhanced_spec = with_phase(mag, spec)
         out = {
             "noisy_spec": spec,
             "noisy_feats": feats,
             "mask": mask,
             "enhanced_feats": enhanced,
-            "enhanced_spec": with_phase(mag, spec),
+            "enhanced_spec": enhanced_spec,
         }
         if clean is not None:
             out["clean_spec"], out["clean_feats"] = self.features(clean)
@@ -175,6 +205,8 @@ class MetricDiscriminator(nn.Module):
         kernel_size: convolution kernel (5).
         num_layers: convolutions (4).
         fc_sizes: hidden fully connected widths (``[50, 10]``).
+        stride: every convolution's stride on both axes (1 as published; 2 quarters the cost of each
+            layer after the first, for CPU training).
         negative_slope: LeakyReLU slope (0.3).
         bn_momentum: the input batch norm's momentum (0.01).
 
@@ -194,17 +226,24 @@ class MetricDiscriminator(nn.Module):
         kernel_size: int = 5,
         num_layers: int = 4,
         fc_sizes: list[int] | None = None,
+        stride: int = 1,
         negative_slope: float = 0.3,
         bn_momentum: float = 0.01,
     ) -> None:
         super().__init__()
+        if int(stride) < 1:
+            raise ValueError(f"MetricDiscriminator: stride must be >= 1, got {stride}")
         sn = nn.utils.parametrizations.spectral_norm
         self.stft = STFT(n_fft, hop_length, win_length, window)
         compress_magnitude(torch.ones(1), compression, exponent)
         self.compression, self.exponent = compression, float(exponent)
         self.norm = nn.BatchNorm2d(2, momentum=bn_momentum)
         self.convs = nn.ModuleList(
-            sn(nn.Conv2d(2 if i == 0 else channels, channels, kernel_size, padding=kernel_size // 2))
+            sn(
+                nn.Conv2d(
+                    2 if i == 0 else channels, channels, kernel_size, stride=int(stride), padding=kernel_size // 2
+                )
+            )
             for i in range(num_layers)
         )
         sizes = [channels, *(fc_sizes if fc_sizes is not None else [50, 10]), 1]

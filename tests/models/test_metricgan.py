@@ -163,3 +163,33 @@ def test_runs_under_cpu_bf16_autocast():
         y = g(x)
     assert y.dtype == torch.float32
     torch.testing.assert_close(y, g(x), rtol=0, atol=1e-2)
+
+
+def test_strided_discriminator_scores_any_length_at_a_fraction_of_the_positions():
+    torch.manual_seed(0)
+    d = MetricDiscriminator(**TINY_D, stride=2)
+    x, y = wave(3, 2000), wave(3, 2000, seed=1)
+    out, features = d(x, y, return_features=True)
+    assert out.shape == (3, 1) and torch.isfinite(out).all()
+    frames, bins = 2000 // 32 + 1, 33
+    assert features[0].shape[2:] == ((frames + 1) // 2, (bins + 1) // 2)
+    with pytest.raises(ValueError, match="stride"):
+        MetricDiscriminator(**TINY_D, stride=0)
+
+
+def test_complex_mask_starts_at_the_identity_and_stays_bounded():
+    torch.manual_seed(0)
+    g = MetricGANGenerator(**TINY_G, mask_type="complex")
+    with torch.no_grad():
+        g.out.weight.zero_()  # the initial bias alone: a real mask of exactly 1
+    x = wave(2, 3000)
+    s = g.spectra(x)
+    torch.testing.assert_close(s["mask"], torch.ones_like(s["mask"]))
+    torch.testing.assert_close(s["enhanced_spec"], s["noisy_spec"])
+    torch.testing.assert_close(g(x), x, atol=1e-5, rtol=0)
+    with torch.no_grad():
+        g.out.weight.normal_(0, 10.0)
+    mask = g.spectra(x)["mask"]
+    assert mask.min() >= 0.05 - 1e-6 and mask.max() <= 1.2 + 1e-6
+    with pytest.raises(ValueError, match="mask_type"):
+        MetricGANGenerator(**TINY_G, mask_type="phase")

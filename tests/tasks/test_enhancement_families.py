@@ -219,6 +219,16 @@ def test_metric_generator_asks_d_about_the_clean_reference(dirs):
     assert float(out.stats["g_adv"]) == pytest.approx(float((score - 1).pow(2).mean()), rel=1e-5)
 
 
+def test_without_the_adversarial_term_the_generator_turn_never_consults_d(dirs):
+    task = make_task(dirs, "metricgan", "loss.adversarial_weight=0", "loss.magnitude_weight=1")
+    g, d = task.build_networks()
+    calls = []
+    d.register_forward_hook(lambda *_: calls.append(1))
+    out = task.generator_turn(_batch(task), Nets(g, d))
+    assert not calls and float(out.stats["g_adv"]) == 0.0
+    assert float(out.stats["g_loss"]) == pytest.approx(float(out.stats["g_magnitude"]))
+
+
 def test_cmgan_config_carries_the_presets_loss_weights():
     from pathlib import Path
 

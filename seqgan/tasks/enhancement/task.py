@@ -177,10 +177,11 @@ class EnhancementTask(GANTask):
                 _, real_features = nets.discriminator(clean, ref, return_features=True)
             d_fake, fake_features = nets.discriminator(fake, ref, return_features=True)
             fm = feature_matching_loss(real_features, fake_features)
-        else:
-            d_fake = nets.discriminator(fake, ref)
-            fm = None
-        g_adv = self.objective.generator_loss(d_fake)
+            g_adv = self.objective.generator_loss(d_fake)
+        elif cfg.adversarial_weight > 0:
+            g_adv, fm = self.objective.generator_loss(nets.discriminator(fake, ref)), None
+        else:  # the no-adversarial ablation: D is not consulted at all
+            g_adv, fm = torch.zeros((), device=fake.device), None
         recon, recon_stats = self.reconstruction(fake, clean, noisy)
         loss = cfg.adversarial_weight * g_adv + recon
         stats.update(g_adv=g_adv.detach(), **recon_stats)
