@@ -43,6 +43,7 @@ local_data_opts=""   # options given to local/data.sh
 enhance_args=""      # extra options of seqgan enhance, e.g. "--batch-size 16"
 score_metrics=""     # metrics of seqgan score, comma-separated (default: all)
 num_plots=3          # test utterances shown as spectrograms in RESULTS.md
+ablation_exp=""      # another experiment (e.g. the no-adversarial ablation) shown beside this one in RESULTS.md
 progress_interval=60 # seconds between the training progress lines (0: every report)
 help_message="Usage: $0 --train_set SET --test_sets \"SET ...\" --conf conf/X.yaml [options]
 Speech-enhancement recipe stages (run from egs/<corpus>/<task>; see the top of recipes/se.sh)."
@@ -272,7 +273,10 @@ if stage_selected 5; then
             echo "${sig}" >"${scores}/${kind}/.signature"
         done
     done
-    python utils/se_results.py --exp "${exp}" --dumpdir "${dumpdir}" --num-plots "${num_plots}" "${_test_sets[@]}"
+    ablation_opts=()
+    [ -z "${ablation_exp}" ] || ablation_opts=(--ablation "${ablation_exp}")
+    python utils/se_results.py --exp "${exp}" --dumpdir "${dumpdir}" --num-plots "${num_plots}" \
+        ${ablation_opts[@]+"${ablation_opts[@]}"} "${_test_sets[@]}"
     exp_abs=$(cd "${exp}" && pwd)
     log "Results: ${exp_abs}/RESULTS.md (plots in ${exp_abs}/images/)"
     log "Enhance your own recordings (any sample rate, mono or multi-channel) with:"

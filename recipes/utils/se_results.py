@@ -88,6 +88,36 @@ def worse_than_input(numbers: dict[str, dict]) -> str:
     return "The enhanced output is better than or equal to the noisy input on every metric."
 
 
+def ablation_comparison(
+    numbers: dict[str, dict], ablation: dict[str, Any], name: str
+) -> tuple[list[list[str]], str]:
+    """Rows ``[metric, noisy, ablation, enhanced, enhanced − ablation]`` and one plain sentence saying on
+    which metrics the model is worse than the ablation (``name``), if any.
+
+    Args:
+        numbers: the model's numbers from :func:`metrics_table`.
+        ablation: the ablation's ``scores.json`` (enhanced) on the same test set.
+        name: how the sentence names the ablation.
+    """
+    from seqgan.metrics.audio import HIGHER_IS_BETTER, METRIC_LABELS
+
+    rows, worse = [], []
+    for m, v in numbers.items():
+        a = ablation["summary"].get(m, {}).get("mean")
+        diff = None
+        if a is not None and v["enhanced"] is not None:
+            diff = (v["enhanced"] - a) if HIGHER_IS_BETTER.get(m, True) else (a - v["enhanced"])
+            if diff < 0:
+                worse.append(METRIC_LABELS.get(m, m))
+        sign = "" if diff is None or diff < 0 else "+"
+        rows.append(
+            [METRIC_LABELS.get(m, m), _fmt(v["noisy"]), _fmt(a), _fmt(v["enhanced"]), sign + _fmt(diff)]
+        )
+    if worse:
+        return rows, f"**This model is worse than {name} on {', '.join(worse)}.**"
+    return rows, f"This model is better than or equal to {name} on every metric."
+
+
 def read_table(path: Path) -> dict[str, str]:
     from seqgan.data.scp import read_scp
 
@@ -270,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exp", required=True, help="experiment directory")
     parser.add_argument("--dumpdir", default="dump", help="formatted data directories (default dump)")
     parser.add_argument("--num-plots", type=int, default=3, help="spectrograms per test set (default 3)")
+    parser.add_argument(
+        "--ablation",
+        default=None,
+        help="another experiment (e.g. the no-adversarial ablation), scored on the same sets, shown beside",
+    )
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -303,6 +338,23 @@ def main(argv: list[str] | None = None) -> int:
         verdict = worse_than_input(numbers)
         md += [verdict, ""]
         print(verdict + "\n")
+        if args.ablation:
+            other = Path(args.ablation)
+            ablation = load_scores(other / "scores" / test_set / "enhanced" / "scores.json")
+            name = f"the ablation {other.name}"
+            rows, sentence = ablation_comparison(numbers, ablation, name)
+            table = markdown_table(["metric", "noisy", other.name, exp.name, "difference"], rows)
+            md += [
+                f"Beside {name} (difference = {exp.name} − {other.name}, positive is better):",
+                "",
+                table,
+                "",
+            ]
+            md += [sentence, ""]
+            print(f"beside {name}\n{table}\n\n{sentence}\n")
+            summary[test_set] = {
+                m: {**v, "ablation": ablation["summary"].get(m, {}).get("mean")} for m, v in numbers.items()
+            }
         for path in plot_spectrograms(exp, dumpdir, test_set, enhanced, args.num_plots):
             rel = path.relative_to(exp)
             md += [f"![{path.stem}]({rel.as_posix()})", ""]
