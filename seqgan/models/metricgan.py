@@ -241,7 +241,11 @@ class MetricDiscriminator(nn.Module):
         self.convs = nn.ModuleList(
             sn(
                 nn.Conv2d(
-                    2 if i == 0 else channels, channels, kernel_size, stride=int(stride), padding=kernel_size // 2
+                    2 if i == 0 else channels,
+                    channels,
+                    kernel_size,
+                    stride=int(stride),
+                    padding=kernel_size // 2,
                 )
             )
             for i in range(num_layers)
