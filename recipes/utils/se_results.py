@@ -118,6 +118,75 @@ def ablation_comparison(
     return rows, f"This model is better than or equal to {name} on every metric."
 
 
+#: the metrics of the per-condition table
+CONDITION_METRICS = ("pesq_wb", "stoi", "si_sdr")
+
+
+def _conditions(data_dir: Path) -> dict[str, dict[str, str]]:
+    """``{condition: {utt: group}}`` from ``utt2noise``, ``utt2lang``, ``utt2snr`` and ``utt2aug`` (room,
+    band, clipping) where the data directory has them."""
+    found: dict[str, dict[str, str]] = {}
+    for name, key in (("noise", "utt2noise"), ("language", "utt2lang"), ("SNR (dB)", "utt2snr")):
+        path = data_dir / key
+        if path.is_file():
+            found[name] = read_table(path)
+    path = data_dir / "utt2aug"
+    if path.is_file():
+        rooms, channels = {}, {}
+        for utt, fields in read_table(path).items():
+            aug = dict(f.split("=", 1) for f in fields.split() if "=" in f)
+            rooms[utt] = "reverberant" if "rt60" in aug else "dry"
+            channels[utt] = aug.get("band", "clipped" if "clip" in aug else "full band")
+        found["room"], found["channel"] = rooms, channels
+    return found
+
+
+def _group_order(group: str) -> tuple[int, float, str]:
+    """Numbers (SNRs) in numeric order first, then names alphabetically."""
+    try:
+        return 0, float(group), ""
+    except ValueError:
+        return 1, 0.0, group
+
+
+def condition_table(
+    data_dir: Path, noisy: dict[str, Any], enhanced: dict[str, Any]
+) -> tuple[list[str], list[list[str]]] | None:
+    """Per condition group (noise source, language, SNR, room, channel): utterances and the mean change
+    (enhanced − noisy) of PESQ-WB, STOI and SI-SDR; None when the data directory names no conditions.
+
+    Returns:
+        ``(header, rows)`` for :func:`markdown_table`.
+    """
+    from seqgan.metrics.audio import METRIC_LABELS
+
+    conditions = _conditions(data_dir)
+    n_utts, e_utts = noisy.get("utterances", {}), enhanced.get("utterances", {})
+    metrics = [m for m in CONDITION_METRICS if m in enhanced.get("metrics", [])]
+    if not conditions or not metrics:
+        return None
+    rows = []
+    for name, groups in conditions.items():
+        members: dict[str, list[str]] = {}
+        for utt, group in groups.items():
+            if utt in n_utts and utt in e_utts:
+                members.setdefault(group, []).append(utt)
+        for group in sorted(members, key=_group_order):
+            row = [name, group, str(len(members[group]))]
+            for m in metrics:
+                diffs = [
+                    e_utts[u]["scores"][m] - n_utts[u]["scores"][m]
+                    for u in members[group]
+                    if math.isfinite(e_utts[u]["scores"].get(m, math.nan))
+                    and math.isfinite(n_utts[u]["scores"].get(m, math.nan))
+                ]
+                mean = sum(diffs) / len(diffs) if diffs else None
+                row.append(("" if mean is None or mean < 0 else "+") + _fmt(mean))
+            rows.append(row)
+    header = ["condition", "group", "utts", *(f"Δ {METRIC_LABELS.get(m, m)}" for m in metrics)]
+    return header, rows
+
+
 def read_table(path: Path) -> dict[str, str]:
     from seqgan.data.scp import read_scp
 
@@ -355,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
             summary[test_set] = {
                 m: {**v, "ablation": ablation["summary"].get(m, {}).get("mean")} for m, v in numbers.items()
             }
+        by_condition = condition_table(dumpdir / test_set, noisy, enhanced)
+        if by_condition is not None:
+            md += ["Change (enhanced − noisy) by condition of the test utterances:", ""]
+            md += [markdown_table(*by_condition), ""]
         for path in plot_spectrograms(exp, dumpdir, test_set, enhanced, args.num_plots):
             rel = path.relative_to(exp)
             md += [f"![{path.stem}]({rel.as_posix()})", ""]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "utils"))
 
-from se_results import ablation_comparison, metrics_table, worse_than_input  # noqa: E402
+from se_results import ablation_comparison, condition_table, metrics_table, worse_than_input  # noqa: E402
 
 
 def _scores(means: dict[str, float]) -> dict:
@@ -42,3 +42,27 @@ def test_the_ablation_column_names_where_the_model_loses() -> None:
     assert sentence == "**This model is worse than the ablation x on PESQ-WB, WSS.**"
     _, sentence = ablation_comparison(numbers, noisy, "the noisy input")
     assert sentence == "This model is better than or equal to the noisy input on every metric."
+
+
+def test_changes_are_grouped_by_condition(tmp_path: Path) -> None:
+    (tmp_path / "utt2noise").write_text("a cafe\nb cafe\nc rain\n")
+    (tmp_path / "utt2snr").write_text("a 12.5\nb 2.5\nc 2.5\n")
+    (tmp_path / "utt2aug").write_text("a level=-20 rt60=0.4 drr=3\nb level=-30 band=telephone\nc level=-25\n")
+
+    def per_utt(values: dict[str, float]) -> dict:
+        return {
+            "metrics": ["pesq_wb"],
+            "utterances": {u: {"scores": {"pesq_wb": v}} for u, v in values.items()},
+        }
+
+    header, rows = condition_table(
+        tmp_path, per_utt({"a": 1.0, "b": 1.5, "c": 2.0}), per_utt({"a": 2.0, "b": 1.0, "c": 2.5})
+    )
+    assert header == ["condition", "group", "utts", "Δ PESQ-WB"]
+    table = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    assert table[("noise", "cafe")] == ("2", "+0.250")  # (+1.0 - 0.5) / 2
+    assert table[("noise", "rain")] == ("1", "+0.500")
+    assert [r[1] for r in rows if r[0] == "SNR (dB)"] == ["2.5", "12.5"]  # numeric order
+    assert table[("room", "reverberant")] == ("1", "+1.000")
+    assert table[("channel", "telephone")] == ("1", "-0.500")
+    assert condition_table(tmp_path / "missing", per_utt({}), per_utt({})) is None
