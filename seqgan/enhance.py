@@ -241,6 +241,8 @@ class Enhancer:
         if self.atten_lim_db is not None:
             cells = stft_geometry(generator) if self.backend == "torch" else self.metadata.get("stft")
             self._limiter = AttenuationLimiter.for_model(self.atten_lim_db, cells)
+            if is_streamable(self.generator):  # it never runs in windows (CausalFrameStream)
+                raise ValueError(f"atten_lim_db needs a windowed model; {type(generator).__name__} streams")
         # set by from_pretrained: the model file and the options it was loaded with (worker processes
         # of enhance_plan(jobs > 1) load the same)
         self.source: str | None = None
@@ -250,13 +252,16 @@ class Enhancer:
     @classmethod
     def from_pretrained(
         cls,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None = None,
         device: str | torch.device = "auto",
         batch_size: int = 8,
         backend: str = "auto",
         **kwargs: Any,
     ) -> Enhancer:
         """Loads an exported ``.safetensors`` model; rate, pre-emphasis and window come from its metadata.
+
+        ``path``: a model file, the name of a model shipped in the package (``seqgan info`` lists them), or
+        None: the package's default speech enhancer (:mod:`seqgan.pretrained`).
 
         ``kwargs`` go to the constructor (``hop``, ``sample_latent``, ``block_seconds``, ``mix``,
         ``atten_lim_db``, or ``window`` to override the trained window).
@@ -269,8 +274,11 @@ class Enhancer:
             seqgan.export.ModelFileError: the file cannot be loaded or lacks ``sample_rate`` /
                 ``preemphasis`` metadata.
         """
+        from seqgan import pretrained
         from seqgan.export import ModelFileError, load_model
         from seqgan.onnx_backend import OnnxGenerator, is_onnx_file
+
+        path = pretrained.resolve(path, "enhancement")
 
         if backend == "auto":
             backend = "onnxruntime" if is_onnx_file(path) else "torch"

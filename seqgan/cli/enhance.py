@@ -22,7 +22,11 @@ long files block by block (bounded memory).
 Existing outputs are skipped unless --overwrite. A file that cannot be enhanced prints
 `error: <path>: <cause>`, leaves no output, and makes the exit code 1; the other files are still done.
 
+Without -m, the speech enhancer shipped in the package is used (synth_metricgan; `seqgan info
+synth_metricgan` says what it is and how it was trained).
+
 examples:
+  seqgan enhance noisy.wav -o out/                          (the shipped model)
   seqgan enhance -m model.safetensors noisy/ -o enhanced/
   seqgan enhance -m model.safetensors a.wav b.flac -o out/ --subtype FLOAT
   seqgan enhance -m model.safetensors --scp data/test/wav.scp -o exp/enhanced/test --device cuda
@@ -45,7 +49,13 @@ _LONG_FILE_SECONDS = 60.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="audio files or folders")
-    parser.add_argument("-m", "--model", required=True, help="exported model (.safetensors, or .onnx)")
+    parser.add_argument(
+        "-m",
+        "--model",
+        default=None,
+        help="exported model (.safetensors, or .onnx) or a shipped model's name (seqgan info lists them); "
+        "default: the package's speech enhancer, synth_metricgan",
+    )
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="where to write")
     parser.add_argument("--scp", metavar="WAV_SCP", help="a Kaldi `utt path` list; writes OUTDIR/<utt>.wav")
     parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass (default 8)")

@@ -12,15 +12,20 @@ HELP = "show an exported model's (or a checkpoint's) architecture, size and meta
 
 DESCRIPTION = """\
 Print the architecture, parameter count, sample rate, window, pre-emphasis, training step, seqgan
-version and all other metadata of an exported .safetensors model, or of a training checkpoint (.pt
-file or experiment folder).
+version and all other metadata of an exported .safetensors model, of a training checkpoint (.pt
+file or experiment folder), or of a model shipped in the package (by name: what it is, the recipe
+command that trained it and its results). Without MODEL: the shipped models, one line each.
 
 examples:
+  seqgan info                                  # the shipped models
+  seqgan info synth_metricgan                  # the default speech enhancer (seqgan enhance without -m)
   seqgan info segan.safetensors
   seqgan info exp/train_segan/checkpoints/last.pt
 """
 
 _FIRST = (
+    "shipped",
+    "description",
     "file",
     "format",
     "architecture",
@@ -34,7 +39,13 @@ _FIRST = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="a .safetensors model, a .pt checkpoint or an experiment folder")
+    parser.add_argument(
+        "model",
+        nargs="?",
+        default=None,
+        help="a .safetensors model, a .pt checkpoint, an experiment folder or a shipped model's name "
+        "(default: list the shipped models)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
 
 
@@ -91,15 +102,62 @@ def _looks_like_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:9] == b"{"
 
 
+def _shipped() -> list[dict[str, Any]]:
+    """One row per model shipped in the package."""
+    from seqgan import pretrained
+
+    rows = []
+    for name in pretrained.names():
+        entry = pretrained.PRETRAINED[name]
+        size = entry.path.stat().st_size if entry.path.is_file() else None
+        rows.append(
+            {
+                "name": name,
+                "task": entry.task,
+                "default": entry.default,
+                "size_mb": None if size is None else round(size / 2**20, 2),
+                "description": entry.description,
+            }
+        )
+    return rows
+
+
+def _list_shipped(as_json: bool) -> int:
+    rows = _shipped()
+    if as_json:
+        print(json.dumps(rows, sort_keys=True, indent=1))
+        return 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        size = "missing" if r["size_mb"] is None else f"{r['size_mb']:.1f} MB"
+        mark = " (default)" if r["default"] else ""
+        print(f"{r['name']:<{width}}  {r['task']}{mark}, {size}: {r['description']}")
+    print("\nseqgan info NAME shows one of them in full")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    from seqgan import pretrained
     from seqgan.export import ModelFileError
 
+    if args.model is None:
+        return _list_shipped(args.json)
     path = Path(args.model)
+    entry = pretrained.PRETRAINED.get(args.model) if not path.exists() else None
     try:
+        if entry is not None:
+            path = pretrained.get(args.model).path
         info = _model_info(path) if _looks_like_safetensors(path) else _checkpoint_info(args.model)
-    except ModelFileError as e:
+    except (ModelFileError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if entry is not None:
+        info.update(
+            shipped=f"{entry.name} ({entry.task}{', default' if entry.default else ''})",
+            description=entry.description,
+            recipe=entry.recipe,
+            results=entry.results,
+        )
     if args.json:
         print(json.dumps(info, sort_keys=True, indent=1))
         return 0

@@ -132,9 +132,28 @@ register(
             "cd egs/atari/vp1 && ./run.sh --conf conf/play_pong.yaml --baseline_tag '' "
             "--local_data_opts '--num_episodes 40 --split 34,2,4 --max_frames 1000' && "
             "python -m seqgan.pretrained.make exp/train_pong_play_pong/model.safetensors "
-            "data/train_pong/episodes.scp -o ../../../seqgan/pretrained/pong.safetensors"
+            "data/train_pong/episodes.scp -o ../../../seqgan/pretrained/pong.safetensors "
+            "--recipe egs/atari/vp1/conf/play_pong.yaml"
         ),
         results="egs/atari/vp1/results/play_pong/RESULTS.md",
+        default=True,
+    )
+)
+
+register(
+    PretrainedModel(
+        name="synth_metricgan",
+        file="synth_metricgan.safetensors",
+        task="enhancement",
+        description=(
+            "speech enhancer, 16 kHz: a MetricGAN+-style BLSTM magnitude mask (0.92 M parameters) trained "
+            "on the medium synthetic noisy-speech corpus (11 languages, synthetic and recorded noises, rooms)"
+        ),
+        recipe=(
+            "cd egs/synth/se1 && ./run.sh --conf conf/pretrained.yaml --local_data_opts '--size medium' && "
+            "cp exp/train_pretrained/model.safetensors ../../../seqgan/pretrained/synth_metricgan.safetensors"
+        ),
+        results="egs/synth/se1/results/pretrained/RESULTS.md",
         default=True,
     )
 )
