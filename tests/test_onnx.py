@@ -77,7 +77,8 @@ def test_every_family_exports_and_onnxruntime_agrees_with_pytorch(tmp_path, pres
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "preset", ["segan_small", "metricgan_small", "cmgan_small", "segan", "metricgan_plus"]
+    "preset",
+    ["segan", "segan_plus", "segan_small", "metricgan_plus", "metricgan_small", "cmgan", "cmgan_small"],
 )
 def test_full_presets_export_within_1e4(tmp_path, preset):
     torch.manual_seed(0)

@@ -189,3 +189,14 @@ def test_cli_strength_options(tmp_path, capsys):
             main([*base, "-o", str(tmp_path / "bad"), *bad])
         assert e.value.code == 2
         assert bad[0] in capsys.readouterr().err
+
+
+def test_causal_models_take_mix_but_not_the_windowed_limit(wave):
+    from seqgan.models.causal import CausalMetricGANGenerator
+
+    torch.manual_seed(0)
+    causal = CausalMetricGANGenerator(hidden_size=8, fc_size=8)
+    enhancer = Enhancer(causal, 16000, preemphasis=0.0, window=512, device="cpu", mix=0.0)
+    assert torch.equal(enhancer.enhance(wave, 16000), wave)
+    with pytest.raises(ValueError, match="atten_lim_db needs a windowed model; CausalMetricGANGenerator"):
+        Enhancer(causal, 16000, preemphasis=0.0, window=512, device="cpu", atten_lim_db=6.0)
