@@ -282,3 +282,13 @@ def test_live_without_a_sound_device_says_so(causal_model, monkeypatch, capsys):
     monkeypatch.setattr(live, "open_device_stream", no_device)
     assert main(["live", "-m", causal_model]) == 1
     assert "--list-devices" in capsys.readouterr().err
+
+
+def test_stream_mix_zero_returns_the_input(causal_model, monkeypatch):
+    x = _noise(3000, 1, seed=5)
+    stdin, stdout = io.BytesIO(encode(x, "f32le")), io.BytesIO()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(stdin))
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(stdout))
+    args = ["-m", causal_model, "--format", "f32le", "--mix", "0", "-", "-o", "-"]
+    assert main(["enhance", "--stream", *args]) == 0
+    np.testing.assert_allclose(decode(stdout.getvalue(), "f32le", 1), x, atol=1e-6)

@@ -42,7 +42,12 @@ def run_stream(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
-        enhancer = Enhancer.from_pretrained(args.model, device=str(resolve_device(args.device)))
+        enhancer = Enhancer.from_pretrained(
+            args.model,
+            device=str(resolve_device(args.device)),
+            mix=getattr(args, "mix", 1.0),  # --mix blends the input in, aligned, as offline
+            atten_lim_db=getattr(args, "atten_lim_db", None),
+        )
     except (ModelFileError, ValueError) as e:
         return _fail(f"cannot load the model: {e}")
     if not is_streamable(enhancer.generator):
