@@ -4,7 +4,7 @@
 #                the speech synthesizers and sound packages of the synthetic speech corpus through
 #                apt-get when running as root (`make system-packages`; otherwise says how to get them)
 #   make test    lint + the test suite (fast; `make test-slow` adds the slow tests)
-#   make demo    the default recipe end to end on the embedded corpus
+#   make demo    the default recipe end to end on the embedded corpus (egs/synth/se1/demo.sh)
 #   make lint    ruff + shellcheck
 #   make test-gpu   the tests that need a CUDA device
 #   make bench   the benchmarks under bench/ on this machine (CUDA when present), one JSON object each
@@ -85,7 +85,7 @@ bench: setup
 	fi
 
 demo: setup
-	@. $(VENV)/bin/activate && cd egs/synth/se1 && ./run.sh --stage 0 --stop-stage 5
+	@. $(VENV)/bin/activate && cd egs/synth/se1 && ./demo.sh
 
 # The GPU check on an offline node (bench/gpu_check.sh): prepare the wheels here, run the check there.
 #   make gpu-wheels  the manylinux CPython 3.12 wheels that the GPU image lacks (bench/gpu_wheels.txt,

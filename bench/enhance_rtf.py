@@ -151,6 +151,8 @@ class Run:
     matmul_seconds: float = 2.0
     model_seconds: float = 3.0
     block_seconds: float | None = None  # None: the Enhancer's default
+    window: int | None = None  # None: the model's trained window
+    hop: int | None = None  # None: half the window
     capped: bool = False
 
 
@@ -168,12 +170,17 @@ def _load(run: Run, device: torch.device) -> tuple[Any, dict[str, Any]]:
     options: dict[str, Any] = {"batch_size": run.batch_size, "bf16": run.bf16, "compile": run.compile}
     if run.block_seconds:
         options["block_seconds"] = run.block_seconds
+    if run.hop:
+        options["hop"] = run.hop
     if run.model:
+        if run.window:
+            options["window"] = run.window
         enhancer = Enhancer.from_pretrained(run.model, device=device, **options)
         about = {"preset": enhancer.metadata.get("preset") or Path(run.model).stem, "model": run.model}
         about["architecture"] = enhancer.metadata.get("architecture")
     else:
         generator, window, coef = build_generator(run.preset)
+        window = run.window or window
         enhancer = Enhancer(generator, 16000, preemphasis=coef, window=window, device=device, **options)
         about = {"preset": run.preset, "architecture": type(generator).__name__}
     about["generator_parameters"] = sum(p.numel() for p in enhancer.generator.parameters())
@@ -327,6 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--block-seconds", type=float, default=None, help="Enhancer(block_seconds=...): input per block"
     )
+    parser.add_argument(
+        "--window", type=int, default=None, help="Enhancer window in model samples (default: the trained one)"
+    )
+    parser.add_argument(
+        "--hop", type=int, default=None, help="Enhancer hop in model samples (default: window / 2)"
+    )
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (Enhancer(bf16=True))")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator")
     parser.add_argument(
@@ -373,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                     matmul_seconds=args.matmul_seconds,
                     model_seconds=args.model_seconds,
                     block_seconds=args.block_seconds,
+                    window=args.window,
+                    hop=args.hop,
                     capped=capped,
                 )
                 result = measure(run) if args.in_process else _in_child(run)

@@ -173,7 +173,10 @@ if stage_selected 2; then
         log "  note: ${conf} differs from the copy in ${exp}/conf.yaml; a resumed run takes the new settings"
     fi
     cp "${conf}" "${exp}/conf.yaml"
-    args=(-c "${exp}/conf.yaml" -o "${exp}" "data.train_dir=${dumpdir}/${train_set}"
+    args=(-c "${exp}/conf.yaml" -o "${exp}")
+    # options before the key=value overrides (argparse takes no option after them)
+    [ -z "${init_from}" ] || args+=(--init-from "${init_from}")
+    args+=("data.train_dir=${dumpdir}/${train_set}"
         "data.valid_dir=${valid_set:+${dumpdir}/${valid_set}}" "data.sample_rate=${fs}")
     if [ "${ngpu}" -eq 0 ]; then
         args+=(train.device=cpu)
@@ -181,7 +184,6 @@ if stage_selected 2; then
         args+=(train.device=cuda)
         check_gpus "${ngpu}"
     fi
-    [ -z "${init_from}" ] || args+=(--init-from "${init_from}")
     read -r -a _extra <<<"${train_args}"
     args+=(${_extra[@]+"${_extra[@]}"})
     make_launcher
