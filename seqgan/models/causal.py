@@ -16,8 +16,8 @@ signal for any chunk size.
 Presets (:data:`PRESETS`, built with :func:`build_causal_metricgan`, discriminator: the published metric
 discriminator of :mod:`seqgan.models.metricgan`):
 
-* ``metricgan_causal`` — MetricGAN+ sizes made causal: 2-layer LSTM of 400 units, FC 300 (≈ 2.3 M);
-* ``metricgan_causal_small`` — for a CPU: 2-layer LSTM of 128 units, FC 192 (≈ 0.39 M), real time on
+* ``metricgan_causal`` — MetricGAN+ sizes made causal: 2-layer LSTM of 400 units, FC 300 (≈ 2.54 M);
+* ``metricgan_causal_small`` — for a CPU: 2-layer LSTM of 128 units, FC 192 (≈ 0.40 M), real time on
   one thread (``bench/stream_latency.py``).
 """
 
