@@ -401,6 +401,32 @@ def test_synth_recipe_tiny_end_to_end(tmp_path: Path) -> None:
     assert f"Results: {recipe}/exp/train_tiny/RESULTS.md" in r.stdout
 
 
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_synth_demo_puts_the_gan_beside_its_ablation(tmp_path: Path) -> None:
+    recipe = copy_recipe("egs/synth/se1", tmp_path)
+    small = "data.window=8000 data.hop=8000 train.batch_size=2 eval.max_utts=1 train.sample_interval=0"
+    args = ["./demo.sh", "--local_data_opts", "--size tiny --num_train 8 --num_dev 2 --num_test 2",
+            "--pretrain_args", f"{small} train.max_steps=3 train.eval_interval=3",
+            "--train_args", f"{small} train.max_steps=4 train.d_warmup_steps=1",
+            "--ablation_steps", "3"]  # fmt: skip
+    r = run_script(args, recipe)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    exp, ablation = recipe / "exp" / "train_demo", recipe / "exp" / "train_demo_noadv"
+    _check_results(exp, "test", n_utts=2)
+    # the ablation starts from the same weights and trains the generator for the same steps, alone
+    logged = [json.loads(line) for line in (ablation / "metrics.jsonl").read_text().splitlines()]
+    assert max(line["step"] for line in logged) == 3 and not any("d_loss" in line for line in logged)
+    gan_logged = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
+    assert any("metric_wait_s" in line for line in gan_logged)
+    md = (exp / "RESULTS.md").read_text()
+    assert (
+        "Beside the ablation train_demo_noadv" in md
+        and "| metric | noisy | train_demo_noadv | train_demo |" in md
+    )
+    assert "than the ablation train_demo_noadv" in md
+    assert "| condition | group | utts |" in md and "| noise |" in md
+
+
 # the published GAN enhancers' configurations, shrunk by overrides: the same keys, a couple of steps
 _SHRINK = {
     "metricgan_plus": "model.generator.hidden_size=16 model.generator.fc_size=16 model.discriminator.channels=4",
