@@ -70,19 +70,23 @@ def _speech(text: str, voice: str) -> np.ndarray:
 
 
 @needs_espeak
-@pytest.mark.parametrize("noise", ["white", "lowpass"])
-def test_it_improves_unheard_speech_in_noise(noise):
-    clean = _speech("The quick brown fox jumps over the lazy dog near the river bank.", "en-us+f3")
-    rng = np.random.default_rng(1)
-    n = rng.standard_normal(len(clean)).astype(np.float32)
-    if noise == "lowpass":
-        n = np.convolve(n, np.ones(8) / 8, "same").astype(np.float32)
-    n *= np.sqrt((clean**2).mean() / (n**2).mean()) * 10 ** (-5 / 20)  # 5 dB SNR
-    noisy = clean + n
-    enhanced = Enhancer.from_pretrained(device="cpu").enhance(noisy, 16000)
+def test_it_improves_unheard_speech_in_noise():
+    """Four espeak-ng voices (two languages it never heard as these voices, a female variant) in white and
+    low-passed noise at 5 dB SNR: PESQ up in every case, SI-SDR up on average, STOI kept on average."""
+    enhancer = Enhancer.from_pretrained(device="cpu")
     names = ["pesq_wb", "stoi", "si_sdr"]
-    before, _ = compute_metrics(clean, noisy, 16000, names)
-    after, _ = compute_metrics(clean, enhanced, 16000, names)
-    assert after["pesq_wb"] > before["pesq_wb"] + 0.1
-    assert after["stoi"] > before["stoi"] - 0.01  # intelligibility kept (its gain is on average, not here)
-    assert after["si_sdr"] > before["si_sdr"] + 1.0
+    gains = []
+    for voice in ("en", "en-us+f3", "de", "es+m3"):
+        clean = _speech("The quick brown fox jumps over the lazy dog near the river bank.", voice)
+        for lowpass in (False, True):
+            n = np.random.default_rng(1).standard_normal(len(clean)).astype(np.float32)
+            if lowpass:
+                n = np.convolve(n, np.ones(8) / 8, "same").astype(np.float32)
+            n *= np.sqrt((clean**2).mean() / (n**2).mean()) * 10 ** (-5 / 20)
+            noisy = clean + n
+            before, _ = compute_metrics(clean, noisy, 16000, names)
+            after, _ = compute_metrics(clean, enhancer.enhance(noisy, 16000), 16000, names)
+            gains.append({m: after[m] - before[m] for m in names})
+    assert min(g["pesq_wb"] for g in gains) > 0.1
+    assert np.mean([g["si_sdr"] for g in gains]) > 2.0
+    assert np.mean([g["stoi"] for g in gains]) > -0.01
