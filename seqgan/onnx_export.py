@@ -227,6 +227,8 @@ def onnx_graph(module: nn.Module) -> nn.Module:
     name = architecture_name(module)
     if name not in GRAPHS:
         raise OnnxExportError(f"{name} cannot be exported to ONNX; exportable: {', '.join(sorted(GRAPHS))}")
+    if getattr(module, "mask_type", "magnitude") != "magnitude":  # the graph has the published mask only
+        raise OnnxExportError(f"{name} with mask_type '{module.mask_type}' cannot be exported to ONNX yet")
     return GRAPHS[name](module.eval()).eval()
 
 

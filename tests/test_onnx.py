@@ -142,6 +142,17 @@ def test_an_architecture_without_a_graph_is_refused(tmp_path):
     assert not (tmp_path / "u.onnx").exists()
 
 
+def test_the_complex_mask_option_is_refused_in_one_line(tmp_path):
+    from seqgan.models.metricgan import MetricGANGenerator
+
+    g = MetricGANGenerator(
+        n_fft=64, hop_length=32, win_length=64, hidden_size=4, fc_size=4, mask_type="complex"
+    )
+    with pytest.raises(OnnxExportError, match="mask_type 'complex' cannot be exported"):
+        export_onnx(g, tmp_path / "c.onnx", window=640)
+    assert not (tmp_path / "c.onnx").exists()
+
+
 class _Stateful(nn.Module):
     """A running sum over calls: ``enhanced = noisy + state``, the next state the last sample."""
 
