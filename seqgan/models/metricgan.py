@@ -134,17 +134,19 @@ class MetricGANGenerator(nn.Module):
 
     def mask(self, feats: torch.Tensor) -> torch.Tensor:
         """The clamped mask ``(batch, frames, bins)`` in ``[min_mask, β)`` from compressed magnitudes."""
+        return self.activation(self._outputs(feats)).clamp_min(self.min_mask)
+
+    def _outputs(self, feats: torch.Tensor) -> torch.Tensor:
+        """The last linear layer's outputs ``(batch, frames, bins or 2 · bins)``."""
         # oneDNN has no bf16 LSTM on many CPUs: under CPU autocast the LSTM runs in float32
         with torch.autocast("cpu", enabled=False) if feats.device.type == "cpu" else contextlib.nullcontext():
             h, _ = self.lstm(feats.float())
-        return self.activation(self.out(self.fc(h))).clamp_min(self.min_mask)
+        return self.out(self.fc(h))
 
     def _complex_mask(self, feats: torch.Tensor, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The complex ratio mask's magnitude ``(batch, frames, bins)`` and the masked spectrum
         ``(batch, bins, frames)`` (``mask_type="complex"``)."""
-        with torch.autocast("cpu", enabled=False) if feats.device.type == "cpu" else contextlib.nullcontext():
-            h, _ = self.lstm(feats.float())
-        u = self.out(self.fc(h)).float()
+        u = self._outputs(feats).float()
         u = torch.complex(*u.unflatten(-1, (2, -1)).unbind(-2))  # (batch, frames, bins)
         size = magnitude(u)
         gain = (self.beta * torch.tanh(size)).clamp_min(self.min_mask)
