@@ -154,6 +154,9 @@ def test_atari_recipe_with_a_short_recording(tmp_path: Path) -> None:
     r = run_script(["./run.sh", "--stage", "6", "--rollout_starts", "10 20", "--steps", "3"], recipe)
     assert r.returncode == 0 and "counterfactual.json: up to date" in r.stdout, r.stderr[-3000:]
     assert (exp / "RESULTS.md").read_text().count("### Counterfactual evaluation against the emulator") == 1
+    # stage 7: a scripted session played inside the model, its GIF in RESULTS.md once (run twice above)
+    assert (exp / "images" / "play.gif").stat().st_size > 0 and (exp / "images" / "play_last.png").is_file()
+    assert (exp / "RESULTS.md").read_text().count("### A session played inside the model") == 1
 
 
 def _counterfactual_script() -> ModuleType:
@@ -164,6 +167,21 @@ def _counterfactual_script() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_sections_with_other_headings_are_kept_apart(tmp_path: Path) -> None:
+    script = _counterfactual_script()
+    results, cf, play = tmp_path / "RESULTS.md", tmp_path / "cf.md", tmp_path / "play.md"
+    results.write_text("# Results\n\n## Training\n\nsettings\n")
+    cf.write_text(f"{script.SECTION}\n\ntable\n")
+    play.write_text("### A session played inside the model\n\nfirst\n")
+    script.insert_section(results, cf)
+    script.insert_section(results, play)
+    play.write_text("### A session played inside the model\n\nsecond\n")
+    script.insert_section(results, play)
+    text = results.read_text()
+    assert text.count(script.SECTION) == 1 and "table" in text
+    assert text.count("### A session played inside the model") == 1 and "second" in text and "first" not in text
 
 
 def test_counterfactual_section_replaces_an_earlier_one(tmp_path: Path) -> None:

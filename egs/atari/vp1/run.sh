@@ -20,8 +20,8 @@ set -euo pipefail
 
 game=Pong           # the game: an ale-py ROM (Pong, Breakout, SpaceInvaders, ...; see README.md)
 local_data_opts=""  # more options of local/data.sh, after the recipe's own (--game, --num_episodes, ...)
-stage=0             # first stage to run (0-5: recipes/vp.sh; 6: counterfactual evaluation)
-stop_stage=6        # last stage to run
+stage=0             # first stage to run (0-5: recipes/vp.sh; 6: counterfactual evaluation; 7: a played session)
+stop_stage=7        # last stage to run
 conf=conf/tiny.yaml # training configuration of the GAN
 tag=""              # suffix of the experiment name
 exp_name=""         # experiment name (default: train_<game>_<conf basename>[_<tag>])
@@ -82,4 +82,25 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     # the section goes into RESULTS.md (written by stage 5), replacing an earlier one
     python local/counterfactual.py --insert "${exp}/RESULTS.md" "${out}/counterfactual.md"
     echo "  ${exp}/RESULTS.md: counterfactual table (JSON: ${out}/counterfactual.json)"
+fi
+
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+    exp=${expdir}/${exp_name:-train_${id}_$(basename "${conf}" .yaml)${tag:+_${tag}}}
+    echo "$(date '+%F %T') (run.sh) Stage 7: a scripted session played inside ${exp}'s model (seqgan play)"
+    mkdir -p "${exp}/images" "${exp}/log"
+    seqgan play "${game}" -m "${exp}/model.safetensors" --headless --compare --actions local/session_actions.txt \
+        --record "${exp}/images/play.gif" --screenshot "${exp}/images/play_last.png" >"${exp}/log/play.log" 2>&1 ||
+        { echo "stage 7: seqgan play failed; see ${exp}/log/play.log" >&2; exit 1; }
+    section=${exp}/log/play_section.md
+    {
+        echo "### A session played inside the model"
+        echo
+        echo "\`seqgan play ${game} -m ${exp}/model.safetensors --headless --compare --actions local/session_actions.txt\`:"
+        echo "the emulator (left) and the model's dream (right) under the same scripted actions"
+        echo "($(grep -v '^#' local/session_actions.txt | tr '\n' ' ' | sed 's/ *$//')), each frame predicted from the model's own previous predictions."
+        echo
+        echo "![played session](images/play.gif)"
+    } >"${section}"
+    python local/counterfactual.py --insert "${exp}/RESULTS.md" "${section}"
+    echo "  ${exp}/RESULTS.md: played session (${exp}/images/play.gif)"
 fi

@@ -116,12 +116,13 @@ SECTION = "### Counterfactual evaluation against the emulator"
 
 
 def insert_section(results: Path, section: Path) -> None:
-    """Puts the Markdown ``section`` into ``results`` (RESULTS.md), replacing an earlier one (up to the next
-    heading of the same or a higher level), else appended."""
+    """Puts the Markdown ``section`` into ``results`` (RESULTS.md), replacing an earlier one with the same
+    heading (its first line; up to the next ``##`` / ``###`` heading), else appended."""
     text = results.read_text(encoding="utf-8") if results.is_file() else ""
     new = section.read_text(encoding="utf-8").strip() + "\n"
-    if SECTION in text:
-        head, rest = text.split(SECTION, 1)
+    heading = new.splitlines()[0]
+    if heading in text:
+        head, rest = text.split(heading, 1)
         cut = [i for i in (rest.find("\n## "), rest.find("\n### ")) if i >= 0]
         tail = rest[min(cut) + 1 :] if cut else ""
         text = head + new + ("\n" + tail if tail else "")
