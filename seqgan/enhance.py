@@ -55,7 +55,7 @@ from seqgan.enhance_files import (
     run_plan,
 )
 from seqgan.overlap_add import OverlapAdd
-from seqgan.streaming import CausalFrameStream, is_streamable
+from seqgan.streaming import is_streamable, open_frame_stream
 from seqgan.strength import AttenuationLimiter, DryWetMix, check_strength, stft_geometry
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class _Pipeline:
         self.down = StreamingResampler(in_rate, enhancer.sample_rate)
         # a causal model runs frame by frame with its state carried (seqgan.streaming), never in windows
         if is_streamable(enhancer.generator):
-            self.ola: OverlapAdd | CausalFrameStream = CausalFrameStream(enhancer.generator, enhancer.device)
+            self.ola: Any = open_frame_stream(enhancer.generator, enhancer.device)
         else:
             self.ola = OverlapAdd(enhancer._run_generator, enhancer.window, enhancer.hop, enhancer.batch_size)
         self.up = StreamingResampler(enhancer.sample_rate, out_rate)

@@ -9,7 +9,12 @@ numpy in, numpy out, no torch in the model path. The graph's inputs and outputs 
 A stateful (causal) graph declares its state as inputs ``state_in_<name>`` and outputs
 ``state_out_<name>``: :meth:`OnnxGenerator.initial_state` gives zeros of the declared shapes and
 :meth:`OnnxGenerator.run` takes the state and returns the next one, so a streaming engine carries it from
-chunk to chunk.
+chunk to chunk. An exported causal model (:mod:`seqgan.onnx_causal`: ``stream`` in its metadata) is
+*streamable*: :meth:`OnnxGenerator.open_frame_stream` gives an :class:`OnnxFrameStream`, which feeds the
+graph whole hops of samples pushed in chunks of any size, carries its state and drops the samples before
+the signal, so that :class:`seqgan.enhance.Enhancer` (files) and
+:class:`seqgan.streaming.StreamingEnhancer` (``seqgan enhance --stream``) run it as they run the
+PyTorch model, and give the same samples.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from seqgan._optional import require
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OnnxGenerator", "is_onnx_file"]
+__all__ = ["OnnxFrameStream", "OnnxGenerator", "is_onnx_file"]
+
+# frames per graph call when a long block arrives at once (bounds the working memory)
+_MAX_FRAMES = 512
 
 STATE_IN, STATE_OUT = "state_in_", "state_out_"
 
@@ -46,8 +54,11 @@ class OnnxGenerator:
 
     Attributes:
         metadata: the decoded ``metadata_props`` (``sample_rate``, ``preemphasis``, ``window``, ...).
-        length_multiple: the window must be a multiple of it.
+        length_multiple: a window must be a multiple of it (1 for a streamable graph, which takes no
+            windows: it runs whole hops, ``metadata["length_multiple"]``).
         state_names: the names ``<name>`` of the graph's state inputs / outputs (empty: stateless).
+        streamable: an exported causal model (``stream`` metadata, state inputs): run it through
+            :meth:`open_frame_stream`.
 
     Raises:
         seqgan.export.ModelFileError: missing or unreadable file, or one that was not written by seqgan.
@@ -99,6 +110,17 @@ class OnnxGenerator:
                 f"{p}: state inputs without outputs: {', '.join(STATE_OUT + n for n in missing)}"
             )
         self._state_inputs = {i.name: i for i in self.session.get_inputs() if i.name.startswith(STATE_IN)}
+        stream = self.metadata.get("stream")
+        self.streamable = bool(self.state_names) and isinstance(stream, dict)
+        if self.streamable:
+            try:
+                self.hop, self.delay = int(stream["hop"]), int(stream["delay"])
+                self.latency, self.n_fft = int(stream["latency"]), int(stream["n_fft"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise ModelFileError(
+                    f"{p}: metadata 'stream' lacks hop / delay / latency / n_fft ({e})"
+                ) from None
+            self.length_multiple = 1
 
     def __call__(self, noisy: np.ndarray) -> np.ndarray:
         """Enhances windows of a stateless graph.
@@ -140,5 +162,88 @@ class OnnxGenerator:
         out = self.session.run(names, feeds)
         return out[0], dict(zip(self.state_names, out[1:]))
 
+    def open_frame_stream(self) -> OnnxFrameStream:
+        """A fresh :class:`OnnxFrameStream` over this (streamable) graph, from a zero state."""
+        if not self.streamable:
+            raise RuntimeError(f"{self.path} is not a streaming graph (no 'stream' metadata and state)")
+        return OnnxFrameStream(self)
+
     def __repr__(self) -> str:
         return f"OnnxGenerator({self.path!r}, architecture={self.metadata.get('architecture')!r})"
+
+
+class OnnxFrameStream:
+    """Runs a streaming step graph on samples pushed in chunks of any size (numpy, no torch).
+
+    The graph takes whole hops: a push keeps the incomplete hop for the next one and runs the complete
+    ones (at most 512 frames per call); the graph's first ``delay`` output samples lie before the signal
+    and are dropped, so the outputs concatenated equal the model's offline output sample for sample.
+    :meth:`flush` feeds zeros up to the last frame holding a real sample and cuts the output at the input's
+    length. Channels are independent (the graph's batch).
+
+    Args:
+        generator: a streamable :class:`OnnxGenerator`.
+
+    Shapes:
+        ``push(block: (channels, n)) -> (channels, m)``; ``flush() -> (channels, rest)``; float32.
+    """
+
+    def __init__(self, generator: OnnxGenerator) -> None:
+        self.generator = generator
+        self.hop, self.delay = generator.hop, generator.delay
+        self._in: np.ndarray | None = None  # input not yet run (less than a hop after each push)
+        self._state: dict[str, np.ndarray] | None = None
+        self._frames = 0  # frames run
+        self._total = 0  # real samples pushed
+        self._emitted = 0  # real samples returned
+
+    @property
+    def latency(self) -> int:
+        """Algorithmic latency in samples: an output waits for at most ``latency - 1`` later inputs."""
+        return self.generator.latency
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Takes ``(C, n)`` samples; returns the ``(C, m)`` output samples now final."""
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim != 2:
+            raise ValueError(f"OnnxFrameStream.push: expected (channels, samples), got {block.shape}")
+        if self._in is None:
+            self._in = np.zeros((block.shape[0], 0), np.float32)
+            self._state = self.generator.initial_state(block.shape[0])
+        elif block.shape[0] != self._in.shape[0]:
+            raise ValueError(f"OnnxFrameStream.push: {block.shape[0]} channels after {self._in.shape[0]}")
+        self._in = np.concatenate([self._in, block], axis=-1)
+        self._total += block.shape[-1]
+        return self._run(self._in.shape[-1] // self.hop)
+
+    def flush(self) -> np.ndarray:
+        """Zero-pads the end, runs the frames covering the last samples and returns the rest of the output."""
+        if self._in is None:
+            raise RuntimeError("flush() before any push()")
+        if self._total == 0:
+            return self._in[:, :0]
+        frames = (self._total - 1 + self.delay) // self.hop + 1  # the last frame holding a real sample
+        need = (frames - self._frames) * self.hop
+        self._in = np.pad(self._in, ((0, 0), (0, max(0, need - self._in.shape[-1]))))
+        return self._run(frames - self._frames)  # cut at the input's length
+
+    def _run(self, frames: int) -> np.ndarray:
+        assert self._in is not None and self._state is not None
+        parts = []
+        for start in range(0, frames, _MAX_FRAMES):
+            k = min(_MAX_FRAMES, frames - start)
+            x = self._in[:, None, : k * self.hop]
+            y, self._state = self.generator.run(x, self._state)
+            if not np.isfinite(y).all():
+                raise RuntimeError(
+                    "the model produced non-finite output (NaN or Inf); are the weights broken?"
+                )
+            parts.append(y[:, 0])
+            self._in = self._in[:, k * self.hop :]
+            self._frames += k
+        out = np.concatenate(parts, axis=-1) if parts else self._in[:, :0]
+        before = self._frames * self.hop - out.shape[-1]  # graph output samples returned by earlier calls
+        out = out[:, max(0, self.delay - before) :]
+        out = out[:, : max(0, self._total - self._emitted)]
+        self._emitted += out.shape[-1]
+        return out

@@ -15,9 +15,10 @@ enhanced float32 ``(batch, 1, T)`` the enhanced windows (the same samples the Py
 
 ``batch`` is dynamic; ``T`` is dynamic too (any multiple of ``length_multiple`` for SEGAN, at least
 ``n_fft // 2 + 1`` samples for the spectral models), and the Enhancer feeds the trained ``window``.
-A latent ``z`` (SEGAN) is zero, as in PyTorch's eval mode. A causal generator exported later adds its
-state as explicit inputs ``state_in_<name>`` and outputs ``state_out_<name>``
-(:class:`seqgan.onnx_backend.OnnxGenerator` passes them from call to call).
+A latent ``z`` (SEGAN) is zero, as in PyTorch's eval mode. A causal generator (``metricgan_causal*``) is
+exported as its streaming step instead, with its state as explicit inputs ``state_in_<name>`` and outputs
+``state_out_<name>`` (:mod:`seqgan.onnx_causal` describes that graph;
+:class:`seqgan.onnx_backend.OnnxGenerator` passes the state from call to call).
 
 The graph is real-valued: the spectral models' ``torch.stft`` / ``torch.istft`` and their complex
 arithmetic are rewritten by :class:`ConvSTFT` (a convolution with the windowed DFT basis, and a
@@ -59,9 +60,11 @@ __all__ = [
     "ConvSTFT",
     "OnnxExportError",
     "check_onnx",
+    "dft_bases",
     "export_onnx",
     "onnx_graph",
     "stft_geometry",
+    "write_metadata",
 ]
 
 FORMAT = "seqgan-onnx-1"
@@ -71,6 +74,31 @@ _EPS = 1e-12  # seqgan.models.stft.magnitude's floor under the square root
 
 class OnnxExportError(RuntimeError):
     """The module cannot be exported, or the exported graph disagrees with PyTorch."""
+
+
+def dft_bases(window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The windowed onesided DFT as convolution kernels, for a frame-sized ``window: (n_fft,)``.
+
+    Returns:
+        ``(analysis, synthesis)``, float32, each ``(2 * bins, 1, n_fft)``: ``conv1d`` with ``analysis``
+        gives the real parts (first ``bins`` channels) and imaginary parts of ``rfft(frame * window)``;
+        ``conv_transpose1d`` of those ``2 * bins`` channels with ``synthesis`` overlap-adds
+        ``irfft(spectrum) * window``.
+    """
+    window = window.double()
+    n = window.numel()
+    bins = n // 2 + 1
+    k = torch.arange(bins, dtype=torch.float64)[:, None]
+    t = torch.arange(n, dtype=torch.float64)[None, :]
+    angle = 2 * math.pi * k * t / n
+    analysis = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window  # (2 bins, n)
+    # onesided inverse DFT: bins 1 .. n/2 - 1 count twice; the imaginary parts of DC and Nyquist drop
+    weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
+    weight[0] = 1.0
+    if n % 2 == 0:
+        weight[-1] = 1.0
+    synthesis = torch.cat([weight * torch.cos(angle), -weight * torch.sin(angle)]) / n * window
+    return analysis.float().unsqueeze(1), synthesis.float().unsqueeze(1)
 
 
 class ConvSTFT(nn.Module):
@@ -92,22 +120,13 @@ class ConvSTFT(nn.Module):
     def __init__(self, stft: STFT) -> None:
         super().__init__()
         n, self.hop, self.pad_mode = stft.n_fft, stft.hop_length, stft.pad_mode
-        self.n_fft, bins = n, stft.bins
+        self.n_fft = n
         window = torch.zeros(n, dtype=torch.float64)
         left = (n - stft.win_length) // 2  # torch.stft centres a shorter window in the frame
         window[left : left + stft.win_length] = make_window(stft.window_name, stft.win_length).double()
-        k = torch.arange(bins, dtype=torch.float64)[:, None]
-        t = torch.arange(n, dtype=torch.float64)[None, :]
-        angle = 2 * math.pi * k * t / n
-        analysis = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window  # (2 bins, n)
-        # onesided inverse DFT: bins 1 .. n/2 - 1 count twice; the imaginary parts of DC and Nyquist drop
-        weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
-        weight[0] = 1.0
-        if n % 2 == 0:
-            weight[-1] = 1.0
-        synthesis = torch.cat([weight * torch.cos(angle), -weight * torch.sin(angle)]) / n * window
-        self.register_buffer("analysis", analysis.float().unsqueeze(1), persistent=False)
-        self.register_buffer("synthesis", synthesis.float().unsqueeze(1), persistent=False)
+        analysis, synthesis = dft_bases(window)
+        self.register_buffer("analysis", analysis, persistent=False)
+        self.register_buffer("synthesis", synthesis, persistent=False)
         self.register_buffer("window_sq", window.square().float().view(1, 1, n), persistent=False)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -223,10 +242,14 @@ def onnx_graph(module: nn.Module) -> nn.Module:
         OnnxExportError: no graph is known for the module's architecture.
     """
     from seqgan.export import architecture_name
+    from seqgan.onnx_causal import CAUSAL_GRAPHS
 
     name = architecture_name(module)
+    if name in CAUSAL_GRAPHS:
+        raise OnnxExportError(f"{name} is causal: export it with seqgan.onnx_causal.export_causal_onnx")
     if name not in GRAPHS:
-        raise OnnxExportError(f"{name} cannot be exported to ONNX; exportable: {', '.join(sorted(GRAPHS))}")
+        exportable = ", ".join(sorted({*GRAPHS, *CAUSAL_GRAPHS}))
+        raise OnnxExportError(f"{name} cannot be exported to ONNX; exportable: {exportable}")
     if getattr(module, "mask_type", "magnitude") != "magnitude":  # the graph has the published mask only
         raise OnnxExportError(f"{name} with mask_type '{module.mask_type}' cannot be exported to ONNX yet")
     return GRAPHS[name](module.eval()).eval()
@@ -248,8 +271,12 @@ def export_onnx(
 ) -> dict[str, Any]:
     """Writes ``module`` as an ONNX graph with its metadata, atomically, and checks it with onnxruntime.
 
+    A causal generator (``seqgan.onnx_causal.CAUSAL_GRAPHS``) is written as its streaming step graph, with
+    its state as inputs and outputs (:func:`seqgan.onnx_causal.export_causal_onnx`).
+
     Args:
-        module: a registered enhancement generator (``GRAPHS`` lists the exportable architectures).
+        module: a registered enhancement generator (``GRAPHS`` and ``CAUSAL_GRAPHS`` list the exportable
+            architectures).
         path: the ``.onnx`` file to write.
         window: samples per window (``T`` of the example input; the graph takes any ``T``).
         check: run :func:`check_onnx` on random input before the file is renamed into place.
@@ -264,8 +291,11 @@ def export_onnx(
         MissingExtraError: ``onnx`` / ``onnxruntime`` are not installed (``seqgan[onnx]``).
     """
     from seqgan.export import architecture_name
+    from seqgan.onnx_causal import CAUSAL_GRAPHS, export_causal_onnx
 
-    onnx = require("onnx", "onnx")
+    if architecture_name(module) in CAUSAL_GRAPHS:
+        return export_causal_onnx(module, path, window, check=check, atol=atol, **metadata)
+    require("onnx", "onnx")
     graph = onnx_graph(module)
     name = architecture_name(module)
     multiple = int(getattr(module, "length_multiple", 1) or 1)
@@ -287,13 +317,8 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with AtomicFile(path, ".part") as out:
-        _trace(graph, example, str(out.tmp))
-        model = onnx.load(str(out.tmp))
-        del model.metadata_props[:]
-        for key, value in sorted(_encode(meta).items()):
-            entry = model.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(model, str(out.tmp))
+        _trace(graph, (example,), str(out.tmp))
+        write_metadata(out.tmp, meta)
         if check:
             diff = check_onnx(module, out.tmp, window)
             if not diff <= atol:
@@ -306,21 +331,40 @@ def export_onnx(
     return meta
 
 
-def _trace(graph: nn.Module, example: torch.Tensor, dst: str) -> None:
+def write_metadata(path: str | os.PathLike, meta: Mapping[str, Any]) -> None:
+    """Replaces the ``metadata_props`` of the ONNX file at ``path`` by ``meta`` (encoded as strings)."""
+    onnx = require("onnx", "onnx")
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in sorted(_encode(meta).items()):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def _trace(
+    graph: nn.Module,
+    example: tuple[torch.Tensor, ...],
+    dst: str,
+    inputs: list[str] | None = None,
+    outputs: list[str] | None = None,
+    axes: dict[str, dict[int, str]] | None = None,
+) -> None:
     """``torch.onnx.export`` through the TorchScript tracer (the one that handles these models' LSTM,
-    relative attention and dynamic lengths), batch and time dynamic."""
+    relative attention and dynamic lengths); default: ``noisy -> enhanced``, batch and time dynamic."""
     import warnings
 
-    axes = {"noisy": {0: "batch", 2: "samples"}, "enhanced": {0: "batch", 2: "samples"}}
+    if axes is None:
+        axes = {"noisy": {0: "batch", 2: "samples"}, "enhanced": {0: "batch", 2: "samples"}}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation notes; the output is checked instead
         try:
             torch.onnx.export(
                 graph,
-                (example,),
+                example,
                 dst,
-                input_names=["noisy"],
-                output_names=["enhanced"],
+                input_names=inputs or ["noisy"],
+                output_names=outputs or ["enhanced"],
                 dynamic_axes=axes,
                 opset_version=OPSET,
                 dynamo=False,

@@ -19,6 +19,11 @@ completes; 512 samples = 32 ms for the MetricGAN+ front end at 16 kHz), plus the
 context when the input rate is not the model's. A live loop adds one chunk (buffering) and the
 processing time; :meth:`StreamingEnhancer.max_delay` bounds how far the output lags the input, which is
 the delay a fixed-rate consumer (a sound card) must hold back.
+
+An exported causal graph (:class:`seqgan.onnx_backend.OnnxGenerator` with ``streamable`` set,
+``seqgan enhance --backend onnxruntime``) streams too: :func:`open_frame_stream` gives its own
+:class:`~seqgan.onnx_backend.OnnxFrameStream` (the framing, state and overlap-add inside the graph) behind
+the same ``push`` / ``flush`` on tensors, so the rest of the chain is the same code.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CausalFrameStream", "StreamingEnhancer", "is_streamable"]
+__all__ = ["CausalFrameStream", "StreamingEnhancer", "is_streamable", "open_frame_stream"]
 
 # frames per model call when a long block arrives at once (bounds the working memory)
 _MAX_FRAMES = 512
@@ -44,13 +49,42 @@ _MAX_FRAMES = 512
 
 def is_streamable(model: nn.Module) -> bool:
     """Whether ``model`` runs frame by frame with carried state (``step``, ``initial_state``, ``stft``
-    with ``n_fft``, ``hop_length`` and ``envelope``)."""
+    with ``n_fft``, ``hop_length`` and ``envelope``; or an exported causal graph, ``streamable``)."""
+    if getattr(model, "streamable", False) is True:  # seqgan.onnx_backend.OnnxGenerator of a causal graph
+        return True
     stft = getattr(model, "stft", None)
     return (
         callable(getattr(model, "step", None))
         and callable(getattr(model, "initial_state", None))
         and all(hasattr(stft, a) for a in ("n_fft", "hop_length", "envelope"))
     )
+
+
+def open_frame_stream(model: Any, device: str | torch.device = "cpu") -> CausalFrameStream | _ArrayStream:
+    """The frame stream of a streamable model (:func:`is_streamable`): a :class:`CausalFrameStream` for a
+    PyTorch module, the graph's own stream for an exported causal graph; both ``push(block: (C, n))
+    -> (C, m)`` and ``flush()`` on float32 CPU tensors."""
+    opener = getattr(model, "open_frame_stream", None)
+    if callable(opener):
+        return _ArrayStream(opener())
+    return CausalFrameStream(model, device)
+
+
+class _ArrayStream:
+    """A numpy ``push`` / ``flush`` stream (:class:`seqgan.onnx_backend.OnnxFrameStream`) on tensors."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    @property
+    def latency(self) -> int:
+        return int(self.stream.latency)
+
+    def push(self, block: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.stream.push(block.detach().to("cpu", torch.float32).numpy()))
+
+    def flush(self) -> torch.Tensor:
+        return torch.from_numpy(self.stream.flush())
 
 
 class CausalFrameStream:

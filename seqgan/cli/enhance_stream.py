@@ -42,17 +42,20 @@ def run_stream(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
+        onnx = getattr(args, "backend", "auto") == "onnxruntime" or str(args.model).lower().endswith(".onnx")
         enhancer = Enhancer.from_pretrained(
             args.model,
-            device=str(resolve_device(args.device)),
+            device="cpu" if onnx and args.device == "auto" else str(resolve_device(args.device)),
+            backend=getattr(args, "backend", "auto"),
             mix=getattr(args, "mix", 1.0),  # --mix blends the input in, aligned, as offline
             atten_lim_db=getattr(args, "atten_lim_db", None),
         )
-    except (ModelFileError, ValueError) as e:
+    except (ModelFileError, ValueError, ImportError) as e:
         return _fail(f"cannot load the model: {e}")
     if not is_streamable(enhancer.generator):
+        arch = enhancer.metadata.get("architecture") or type(enhancer.generator).__name__
         return _fail(
-            f"{args.model} holds {type(enhancer.generator).__name__}, which is not causal and cannot stream; "
+            f"{args.model} holds {arch}, which is not causal and cannot stream; "
             "use a causal model (preset metricgan_causal_small) or enhance files without --stream"
         )
 
