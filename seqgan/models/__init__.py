@@ -15,6 +15,7 @@ from seqgan.models.base import MODELS, count_parameters, register_model
 _FAMILIES = (
     "seqgan.models.segan",
     "seqgan.models.frame_gan",
+    "seqgan.models.frame_temporal",
     "seqgan.models.metricgan",
     "seqgan.models.causal",
     "seqgan.models.cmgan",

@@ -2,7 +2,7 @@
 
 Each section checks its own values (``check()``, see :mod:`seqgan.config`); :class:`NextFrameConfig`
 checks what relates sections (the curriculum against ``data.horizon``, wrong-action negatives against
-``model.num_actions``).
+``model.num_actions``, the temporal critic against the curriculum).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ class FrameModelConfig:
     num_actions: int = 0  # > 0: action-conditioned G and D (the data must have actions)
     generator: dict[str, Any] = field(default_factory=dict)
     discriminator: dict[str, Any] = field(default_factory=dict)
+    # constructor arguments of the temporal critic (seqgan.models.frame_temporal), built when
+    # loss.temporal_weight > 0
+    temporal: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> list[str]:
         found = [at_least(self, "num_actions", 0, "0: no actions")]
@@ -91,6 +94,9 @@ class FrameLossConfig:
     detach_feedback: bool = False  # stop gradients through fed-back predictions
     # the lp term weighs pixels that change from the previous true frame 1 + motion_weight (0: off)
     motion_weight: float = 0.0
+    # > 0: a temporal critic judges whole rolled-out clips; the generator adds temporal_weight times
+    # its adversarial loss (0: off, no temporal critic is built)
+    temporal_weight: float = 0.0
 
     def check(self) -> list[str]:
         found = [resolves("objective", lambda: get_objective(self.objective, **self.objective_options))]
@@ -98,6 +104,7 @@ class FrameLossConfig:
             at_least(self, key, 0)
             for key in ("adv_weight", "lp_weight", "gdl_weight", "gp_weight", "motion_weight")
         ]
+        found.append(at_least(self, "temporal_weight", 0, "0: no temporal critic"))
         found += [
             None if getattr(self, k) > 0 else f"{k} must be > 0, got {getattr(self, k)}"
             for k in ("p", "gdl_alpha")
@@ -167,4 +174,9 @@ class NextFrameConfig(ExperimentConfig):
             )
         if self.loss.wrong_action_prob > 0 and self.model.num_actions < 2:
             found.append("loss.wrong_action_prob needs an action-conditioned model (model.num_actions >= 2)")
+        if self.loss.temporal_weight > 0 and longest < 2:
+            found.append(
+                f"loss.temporal_weight needs rollouts of n >= 2 steps to judge, but the curriculum's "
+                f"longest is {longest}: add a longer phase to curriculum.horizons or set loss.temporal_weight 0"
+            )
         return found

@@ -22,6 +22,15 @@ Negatives besides the generator's output (all labelled fake in the discriminator
 * ``mismatch_prob``: real pairs whose context and target come from different clips (a fraction of the
   batch, pairing each example's context with the next example's target);
 * ``wrong_action_prob``: real frames shown with a random *different* action (action-conditioned D).
+
+With ``loss.temporal_weight`` > 0 a temporal critic (GameGAN; :mod:`seqgan.models.frame_temporal`)
+judges whole clips at the finest scale: the K context frames followed by the ``n`` rolled-out frames
+(fed-back predictions) against the real clip, with the clip's actions when the model is
+action-conditioned. It is trained with the same objective (and gradient penalty) as the frame
+discriminator, its loss added to the discriminator loss, and the generator adds
+``temporal_weight * L_adv_temporal``. Both critics live in one discriminator network
+(:class:`~seqgan.models.frame_temporal.FrameCritics`), so the trainer, checkpoints and the exported
+generator are unchanged.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from seqgan.config import ConfigError
 from seqgan.losses import gradient_difference_loss, lp_loss
 from seqgan.metrics.frames import psnr
 from seqgan.models.frame_gan import build_frame_gan, pool_frames
+from seqgan.models.frame_temporal import FrameCritics, TemporalDiscriminator
 from seqgan.tasks import register_task
 from seqgan.tasks.base import GANTask, Nets, TurnOutput
 from seqgan.tasks.next_frame.config import NextFrameConfig
@@ -183,11 +193,12 @@ class NextFrameTask(GANTask):
     # -- networks ---------------------------------------------------------------------------------------
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """The preset's multi-scale generator and discriminator for the episodes' channels, sized for the
-        training patch."""
+        training patch; with ``loss.temporal_weight`` > 0 the discriminator network also holds the
+        temporal critic (built after the others, which keep their initial weights)."""
         m = self.config.model
         channels, patch = self.geometry()[0], self._patch_size()
         try:
-            return build_frame_gan(
+            generator, discriminator = build_frame_gan(
                 m.preset,
                 num_channels=channels,
                 context=self.config.data.context,
@@ -198,6 +209,15 @@ class NextFrameTask(GANTask):
             )
         except (TypeError, ValueError) as e:
             raise ConfigError(f"model: {e}") from None
+        if self.config.loss.temporal_weight <= 0:
+            return generator, discriminator
+        try:
+            temporal = TemporalDiscriminator(
+                num_channels=channels, patch_size=patch, num_actions=m.num_actions, **m.temporal
+            )
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"model.temporal: {e}") from None
+        return generator, FrameCritics(discriminator, temporal)
 
     # -- turns ----------------------------------------------------------------------------------------
     def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
@@ -276,6 +296,14 @@ class NextFrameTask(GANTask):
             fake_mean = fake_mean + torch.stack([f.detach().mean() for f in d_fake]).mean()
         total = total / n
         stats.update({"d_loss": total.detach(), "d_real": real_mean / n, "d_fake": fake_mean / n})
+        if lc.temporal_weight > 0:
+            real_clip, clip_actions = self._real_clip(context, target, actions, n)
+            fake_clip = self._fake_clip(context, [f[-1].detach() for f in fakes])
+            t_loss, t_stats = self._temporal_d_loss(
+                nets.discriminator, real_clip, fake_clip, clip_actions, gp_weight
+            )
+            total = total + t_loss
+            stats.update({"d_loss": total.detach(), **t_stats})
         if lc.mismatch_prob > 0:
             stats["d_mismatched"] = float(n_mismatch) / n
         if lc.wrong_action_prob > 0:
@@ -303,6 +331,50 @@ class NextFrameTask(GANTask):
         flat = [torch.cat([t.flatten(1) for t in pyr], dim=1) for pyr in (real, fake)]
         return gradient_penalty(d_flat, flat[0], flat[1], weight=weight)
 
+    @staticmethod
+    def _real_clip(
+        context: torch.Tensor, target: torch.Tensor, actions: torch.Tensor | None, n: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The real clip ``(B, K + n, C, P, P)`` and its actions ``(B, K + n - 1)`` (``actions[:, j]``
+        leads from clip frame ``j`` to ``j + 1``), or ``None`` without actions."""
+        k = context.shape[1]
+        clip_actions = None if actions is None else actions[:, : k + n - 1]
+        return torch.cat([context, target[:, :n]], dim=1), clip_actions
+
+    @staticmethod
+    def _fake_clip(context: torch.Tensor, finest: list[torch.Tensor]) -> torch.Tensor:
+        """The context followed by the rolled-out finest predictions ``[(B, C, P, P)] * n``."""
+        return torch.cat([context, torch.stack(finest, dim=1)], dim=1)
+
+    def _temporal_d_loss(
+        self,
+        discriminator: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        actions: torch.Tensor | None,
+        gp_weight: float,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The temporal critic's loss on real and rolled-out clips ``(B, K + n, C, P, P)`` (``fake``
+        detached), with the frame discriminator's objective and gradient penalty."""
+        d_real = discriminator(real, None, actions, temporal=True)
+        d_fake = discriminator(fake, None, actions, temporal=True)
+        loss = self.objective.discriminator_loss(d_real, d_fake)
+        stats: dict[str, Any] = {}
+        if gp_weight > 0:
+            gp = gradient_penalty(
+                lambda x: discriminator(x, None, actions, temporal=True), real, fake, weight=gp_weight
+            )
+            loss = loss + gp
+            stats["gp_temporal"] = gp.detach()
+        stats.update(
+            {
+                "d_temporal": loss.detach(),
+                "d_temporal_real": d_real.detach().mean(),
+                "d_temporal_fake": d_fake.detach().mean(),
+            }
+        )
+        return loss, stats
+
     def generator_turn(self, batch: dict[str, Any], nets: Nets) -> TurnOutput:
         context, target, actions, n = self._unpack(batch)
         lc = self.config.loss
@@ -326,6 +398,14 @@ class NextFrameTask(GANTask):
                 gdl_t = gdl_t + sum(gradient_difference_loss(p, r, lc.gdl_alpha) for p, r in zip(preds, real))
         adv_t, lp_t, gdl_t = adv_t / n, lp_t / n, gdl_t / n
         loss = lc.adv_weight * adv_t + lc.lp_weight * lp_t + lc.gdl_weight * gdl_t
+        extra: dict[str, Any] = {}
+        if lc.temporal_weight > 0:
+            _, clip_actions = self._real_clip(context, target, actions, n)
+            fake_clip = self._fake_clip(context, [p[-1] for p in preds_all])
+            logits = nets.discriminator(fake_clip, None, clip_actions, temporal=True)
+            temporal_t = self.objective.generator_loss(logits)
+            loss = loss + lc.temporal_weight * temporal_t
+            extra["g_temporal"] = temporal_t.detach()
         with torch.no_grad():
             cap = self.config.eval.psnr_cap or None
             train_psnr = psnr(preds_all[0][-1], target[:, 0], 2.0, reduction="mean", cap=cap)
@@ -338,6 +418,7 @@ class NextFrameTask(GANTask):
                 "g_gdl": gdl_t.detach(),
                 "rollout": float(n),
                 "psnr": train_psnr,
+                **extra,
             },
         )
 
