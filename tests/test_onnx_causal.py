@@ -191,3 +191,25 @@ def test_stream_refuses_an_offline_graph_naming_its_architecture(tmp_path, capsy
         OnnxGenerator(tmp_path / "m.onnx").open_frame_stream()
     assert main(["enhance", "--stream", "-m", str(tmp_path / "m.onnx"), "-", "-o", "-"]) == 2
     assert "holds MetricGANGenerator, which is not causal" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["metricgan_causal", "metricgan_causal_small"])
+def test_full_causal_presets_stream_within_1e4(tmp_path, preset):
+    torch.manual_seed(0)
+    generator, _ = build_causal_metricgan(preset)
+    generator.eval()
+    meta = export_onnx(generator, tmp_path / "c.onnx", window=16000, sample_rate=RATE, preemphasis=0.0)
+    assert meta["max_abs_diff"] <= 1e-4
+    x = _noise((1, 16000), seed=6)
+    onnx, torch_stream = (
+        OnnxFrameStream(OnnxGenerator(tmp_path / "c.onnx", threads=1)),
+        CausalFrameStream(generator),
+    )
+    ours, theirs = [], []
+    for i in range(0, 16000, 320):  # 20 ms chunks
+        ours.append(onnx.push(x[:, i : i + 320]))
+        theirs.append(torch_stream.push(torch.from_numpy(x[:, i : i + 320])).numpy())
+    a = np.concatenate([*ours, onnx.flush()], axis=-1)
+    b = np.concatenate([*theirs, torch_stream.flush().numpy()], axis=-1)
+    assert a.shape == b.shape == (1, 16000) and np.abs(a - b).max() <= 1e-4
