@@ -122,9 +122,10 @@ def check_model(preset: str, discriminator_preset: str, objective: str) -> list[
         ]
     if objective == "metric" and not metric_d:
         with_d = f" with discriminator_preset '{discriminator_preset}'" if discriminator_preset else ""
+        metric = sorted(n for f in FAMILIES.values() if f.metric_discriminator for n in f.presets)
         return [
-            "loss.objective: 'metric' needs a metric discriminator (model.preset metricgan_plus, "
-            f"metricgan_small, cmgan or cmgan_small, without model.discriminator_preset); got '{preset}'{with_d}"
+            f"loss.objective: 'metric' needs a metric discriminator (model.preset {', '.join(metric)}, "
+            f"without model.discriminator_preset); got '{preset}'{with_d}"
         ]
     return []
 
