@@ -46,7 +46,7 @@ band and clipping; corpus.json the synthesizers, voices, languages and recorded 
 Deterministic: the same --seed, settings and installed packages give byte-identical files for any --nj.
 
 Output:
-  OUT/wav/{train,dev,test}/{clean,noisy,noise}/<utt>.wav   16 kHz mono 16-bit PCM
+  OUT/wav/{train,dev,test}/{clean,noisy,noise}/<utt>.wav   mono 16-bit PCM at --sample-rate (16 kHz)
   OUT/data/{train,dev,test}/{wav.scp,spk1.scp,noise1.scp,utt2spk,spk2utt,spk2gender,text,
                              utt2dur,utt2num_samples,utt2snr,utt2noise,utt2lang,utt2aug}
   OUT/corpus.json   seed, counts, speakers, noises, sources, augmentation counts per split
@@ -57,11 +57,17 @@ Sizes (utterances train/dev/test, speakers train/dev/test):
   small   600/60/60    24/4/6    (default)
   medium  3000/200/400 28/4/8
 
+Full band (--sample-rate 48000): noises, rooms and recorded clips are rendered at 48 kHz; the
+talkers are resampled from their synthesizers' own rates, so the clean speech has what they make:
+espeak-ng up to 11 kHz (x the vocal-tract warp, 0.9-1.12), flite 8 kHz, festival 8 kHz (slt 16 kHz).
+corpus.json's clean_speech_band says so per synthesizer.
+
 Requires espeak-ng (apt-get install espeak-ng / brew install espeak-ng); flite, festival and the
 sound packages are optional (`make system-packages` installs them on Debian/Ubuntu).
 
-Example:
+Examples:
   seqgan data synth-speech --out corpora/synth-speech --size small --nj 2
+  seqgan data synth-speech --out corpora/synth-speech-48k --size small --sample-rate 48000
 """
 
 
@@ -149,6 +155,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LOW,HIGH",
         help="active level of the noisy input in dBFS (default: -35,-15)",
     )
+    parser.add_argument(
+        "--sample-rate",
+        type=int,
+        default=16000,
+        metavar="HZ",
+        help="rate of every file, 16000-96000 (default: 16000; 48000 for full-band models)",
+    )
     parser.add_argument("--nj", type=int, default=2, help="parallel jobs (default: 2)")
     parser.add_argument(
         "--overwrite", action="store_true", help="regenerate even if OUT holds a complete corpus"
@@ -181,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         summary = generate_corpus(
             args.out,
             seed=args.seed,
+            sample_rate=args.sample_rate,
             nj=args.nj,
             overwrite=args.overwrite,
             recorded_noises=args.recorded_noises,
@@ -201,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"synth-speech corpus in {out} ({summary['seconds']:.1f} s, espeak-ng {summary['espeak_ng_version']}; "
+        f"synth-speech corpus in {out} ({summary['sample_rate']} Hz, {summary['seconds']:.1f} s, espeak-ng {summary['espeak_ng_version']}; "
         f"synthesizers: {','.join(summary['synthesizers'])}; recorded noises: "
         f"{','.join(r['name'] for r in summary['recorded_sources']) or 'none'})"
     )

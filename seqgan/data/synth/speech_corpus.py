@@ -2,7 +2,8 @@
 
 Layout written under ``out_dir``::
 
-    wav/{train,dev,test}/{clean,noisy,noise}/<utt>.wav   16 kHz mono 16-bit PCM, noisy = clean + noise
+    wav/{train,dev,test}/{clean,noisy,noise}/<utt>.wav   mono 16-bit PCM at sample_rate (16 kHz by
+                                                           default), noisy = clean + noise
     data/{train,dev,test}/wav.scp spk1.scp noise1.scp utt2spk spk2utt spk2gender text
                           utt2dur utt2num_samples utt2snr utt2noise utt2lang utt2aug
     corpus.json                                            seed, counts, speakers, noises, sources, versions
@@ -24,7 +25,10 @@ sample-exact sum of the clean and noise files.
 
 Every utterance draws from its own random stream derived from ``(seed, split, index)``, so the
 output is byte-identical for the same seed, settings and installed packages, whatever the number
-of parallel jobs. A complete corpus of an older format is regenerated; one with other settings is
+of parallel jobs. At ``sample_rate=48000`` the noises, rooms and recorded clips are rendered at
+48 kHz and the talkers resampled from their synthesizers' own rates, so the clean speech keeps the
+band each synthesizer has (espeak-ng: up to 11 kHz; ``corpus.json``'s ``clean_speech_band``).
+A complete corpus of an older format is regenerated; one with other settings is
 kept unless ``overwrite`` is set.
 """
 
@@ -67,6 +71,7 @@ from seqgan.data.synth.speech_utterance import (
     Utterance,
     babble_stream,
     make_utterance,
+    speech_band,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,6 +89,7 @@ SIZES: dict[str, dict[str, int]] = {
     ),
 }
 DEFAULT_SIZE = "small"
+MIN_RATE, MAX_RATE = 16000, 96000  # Hz; the 8 kHz band limit needs a rate above 8000
 REVERB_FRACTION = 0.3
 BAND_FRACTION = 0.1
 CLIP_FRACTION = 0.05
@@ -122,6 +128,7 @@ def generate_corpus(
     band_fraction: float = BAND_FRACTION,
     clip_fraction: float = CLIP_FRACTION,
     level_range_db: Sequence[float] = LEVEL_RANGE_DB,
+    sample_rate: int = SAMPLE_RATE,
     nj: int = 2,
     overwrite: bool = False,
     espeak: str = "espeak-ng",
@@ -149,6 +156,7 @@ def generate_corpus(
         band_fraction: share of telephone / 8 kHz band-limited utterances.
         clip_fraction: share of clipped noisy inputs.
         level_range_db: ``(low, high)`` active level of the noisy input in dBFS.
+        sample_rate: rate of every file in Hz (at least 16000; 48000 for full-band models).
         nj: parallel jobs (threads; each runs the synthesizers as subprocesses).
         overwrite: regenerate even if a complete corpus is there.
         espeak: name or path of the espeak-ng executable.
@@ -168,6 +176,9 @@ def generate_corpus(
     spk_counts = {"train": speakers_train, "dev": speakers_dev, "test": speakers_test}
     fractions = {"reverb": reverb_fraction, "band": band_fraction, "clip": clip_fraction}
     _check_settings(counts, spk_counts, nj, fractions, level_range_db, synthesizers, languages)
+    if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
+        raise ValueError(f"the sample rate must be {MIN_RATE}-{MAX_RATE} Hz, got {sample_rate}")
+    sample_rate = int(sample_rate)
     for split, given in (("train", train_noises), ("test", test_noises)):
         if given is not None and not tuple(given):
             raise ValueError(f"the {split} set needs at least one noise type")
@@ -187,7 +198,7 @@ def generate_corpus(
     params = {
         "format_version": FORMAT_VERSION,
         "seed": int(seed),
-        "sample_rate": SAMPLE_RATE,
+        "sample_rate": sample_rate,
         "utterances": counts,
         "speakers": spk_counts,
         "noises": {
@@ -265,12 +276,14 @@ def generate_corpus(
     try:
         for si, split in enumerate(SPLITS):
             if any(n in SPEECH_NOISES for n in noises[split]):
-                jobs = [(int(seed), si, j, spk, programs) for j, spk in enumerate(babblers[split])]
+                jobs = [
+                    (int(seed), si, j, spk, programs, sample_rate) for j, spk in enumerate(babblers[split])
+                ]
                 banks[split] = list(pool.map(lambda a: babble_stream(*a), jobs))
         done, next_report = 0, 0.1
         # the slow synthesizers first, so that the two jobs finish together
         jobs = [
-            (int(seed), si, u, banks.get(split), programs, out, augments[split])
+            (int(seed), si, u, banks.get(split), programs, out, augments[split], sample_rate)
             for si, split in enumerate(SPLITS)
             for u in plan[split]
         ]
@@ -307,11 +320,16 @@ def generate_corpus(
             "rt60_range_s": list(TEST_RT60_RANGE),
         },
         "snr_definition": SNR_DEFINITION,
+        "clean_speech_band": {
+            "note": "the talkers' audio is resampled from their synthesizer's own rate (x the "
+            "vocal-tract warp); above that band the clean files hold only a -75 dBFS white floor",
+            **speech_band(sample_rate),
+        },
         "splits": {},
     }
     for split in SPLITS:
-        _write_data_dir(out / "data" / split, records[split], speakers[split])
-        seconds = sum(r["num_samples"] for r in records[split]) / SAMPLE_RATE
+        _write_data_dir(out / "data" / split, records[split], speakers[split], sample_rate)
+        seconds = sum(r["num_samples"] for r in records[split]) / sample_rate
         summary["splits"][split] = {
             "num_utterances": len(records[split]),
             "num_speakers": len(speakers[split]),
@@ -438,7 +456,7 @@ def _write_text(path: Path, text: str) -> None:
     write_text(path, text)
 
 
-def _write_data_dir(data_dir: Path, records: list[dict], speakers: list[Speaker]) -> None:
+def _write_data_dir(data_dir: Path, records: list[dict], speakers: list[Speaker], sample_rate: int) -> None:
     """Kaldi data directory; every file sorted by its first column (C locale order)."""
     records = sorted(records, key=lambda r: r["utt_id"])
 
@@ -450,7 +468,7 @@ def _write_data_dir(data_dir: Path, records: list[dict], speakers: list[Speaker]
     table("noise1.scp", [(r["utt_id"], str(r["paths"]["noise"])) for r in records])
     table("utt2spk", [(r["utt_id"], r["spk_id"]) for r in records])
     table("text", [(r["utt_id"], r["text"]) for r in records])
-    table("utt2dur", [(r["utt_id"], f"{r['num_samples'] / SAMPLE_RATE:.4f}") for r in records])
+    table("utt2dur", [(r["utt_id"], f"{r['num_samples'] / sample_rate:.4f}") for r in records])
     table("utt2num_samples", [(r["utt_id"], str(r["num_samples"])) for r in records])
     table("utt2snr", [(r["utt_id"], f"{r['snr_db']:g}") for r in records])
     table("utt2noise", [(r["utt_id"], r["noise"]) for r in records])

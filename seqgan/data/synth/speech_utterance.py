@@ -17,6 +17,11 @@ The chain, each step drawn from the utterance's own random streams:
 reverberation, band-limit and clipping residuals where those were applied (so the three files keep
 ``noisy = clean + noise`` exactly, and remixing the noise at another SNR keeps the room and channel).
 ``utt2snr`` is the SNR of the additive noise alone against the clean target.
+
+Everything is rendered at ``sample_rate`` (16 kHz by default, 48 kHz for full-band models): the
+noises, rooms and recorded clips at that rate, the talkers resampled from their synthesizer's own
+rate (:data:`NATIVE_RATES_HZ`, :func:`speech_band`), so the clean speech of a 48 kHz corpus is band-limited to what the
+synthesizer produced (espeak-ng: 11 kHz, its fricative noise included), not invented above it.
 """
 
 from __future__ import annotations
@@ -33,9 +38,18 @@ from seqgan.data.synth.noises import make_noise
 from seqgan.data.synth.phrases import make_text
 from seqgan.data.synth.recorded import RECORDED_NAMES, make_recorded_noise
 from seqgan.data.synth.speech import Speaker
+from seqgan.data.synth.speech_talkers import WARP_RANGE
 from seqgan.data.synth.voices import synthesize
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = 16000  # the default corpus rate
+SAMPLE_RATES: tuple[int, ...] = (16000, 22050, 24000, 32000, 44100, 48000)
+# the synthesizers' own output rates (measured: espeak-ng 1.51 writes 22.05 kHz; the packaged flite
+# voices 16 kHz; festival's diphone and ona voices 16 kHz, cmu_us_slt_arctic_hts 32 kHz)
+NATIVE_RATES_HZ: dict[str, tuple[int, ...]] = {
+    "espeak": (22050,),
+    "flite": (16000,),
+    "festival": (16000, 32000),
+}
 DURATION_RANGE = (1.2, 4.0)  # target utterance length in seconds, pauses included
 MIN_SECONDS = 1.1  # at least one 16384-sample training window per utterance
 PAUSE_RANGE = (0.05, 0.3)  # leading / trailing pause in seconds
@@ -79,16 +93,47 @@ class Augment:
     level_range_db: tuple[float, float] = LEVEL_RANGE_DB
 
 
+def speech_band(sample_rate: int, warp_range: tuple[float, float] = WARP_RANGE) -> dict[str, str]:
+    """The band the clean speech of each synthesizer really has in a corpus at ``sample_rate``.
+
+    A talker's audio is resampled from its synthesizer's rate ``r`` as if recorded at ``r * warp``,
+    so its content stops at ``min(r * warp / 2, sample_rate / 2)``; above that the clean file holds
+    only the -75 dBFS white floor (and, in rooms, nothing the room adds).
+
+    Returns:
+        ``{engine: "0-11025 Hz x warp 0.9-1.12 (9923-12348 Hz)"}``-style descriptions.
+    """
+    nyquist = sample_rate / 2.0
+    out = {}
+    for engine, rates in NATIVE_RATES_HZ.items():
+        parts = []
+        for rate in rates:
+            low, high = (min(rate * w / 2.0, nyquist) for w in warp_range)
+            parts.append(
+                f"{rate / 2:g} Hz x warp {warp_range[0]:g}-{warp_range[1]:g} ({low:.0f}-{high:.0f} Hz)"
+            )
+        out[engine] = " or ".join(parts)
+    return out
+
+
 def speak(
-    rng: np.random.Generator, speaker: Speaker, target: float, limit: float, programs: dict[str, str]
+    rng: np.random.Generator,
+    speaker: Speaker,
+    target: float,
+    limit: float,
+    programs: dict[str, str],
+    sample_rate: int = SAMPLE_RATE,
 ) -> tuple[str, np.ndarray]:
-    """A sentence of about ``target`` seconds (never over ``limit`` but for a short fallback) and its audio."""
+    """A sentence of about ``target`` seconds (never over ``limit`` but for a short fallback) and its audio.
+
+    The audio is ``(samples,)`` float64 at ``sample_rate``.
+    """
     rate = speaker.speed * speaker.warp
     budget = max(2, int(target * rate / 60.0 * WORDS_PER_WPM_SECOND))
     for _ in range(4):
         text = make_text(speaker.language, rng, budget)
-        wave = synthesize(text, speaker, programs, SAMPLE_RATE)
-        seconds = wave.size / SAMPLE_RATE
+        wave = synthesize(text, speaker, programs, sample_rate)
+        seconds = wave.size / sample_rate
         if seconds <= min(1.2 * target, limit):
             return text, wave
         budget = max(2, min(budget - 1, int(budget * target / seconds)))  # too long: scale the budget
@@ -96,24 +141,31 @@ def speak(
 
 
 def babble_stream(
-    seed: int, split_index: int, j: int, speaker: Speaker, programs: dict[str, str]
+    seed: int,
+    split_index: int,
+    j: int,
+    speaker: Speaker,
+    programs: dict[str, str],
+    sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
-    """A few sentences of one babble talker, each at unit active power, with short pauses."""
+    """A few sentences of one babble talker at ``sample_rate``, each at unit active power, with short pauses."""
     rng = np.random.default_rng([seed, 2, split_index, j])
     parts = []
     for _ in range(BABBLE_SENTENCES):
-        _, wave = speak(rng, speaker, 3.5, 4.0, programs)
+        _, wave = speak(rng, speaker, 3.5, 4.0, programs, sample_rate)
         parts += [
-            wave / np.sqrt(speech_power(wave, SAMPLE_RATE)),
-            np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE)),
+            wave / np.sqrt(speech_power(wave, sample_rate)),
+            np.zeros(int(rng.uniform(0.05, 0.3) * sample_rate)),
         ]
     return np.concatenate(parts)
 
 
-def _noise(kind: str, n: int, rng: np.random.Generator, bank: list[np.ndarray] | None) -> np.ndarray:
+def _noise(
+    kind: str, n: int, sample_rate: int, rng: np.random.Generator, bank: list[np.ndarray] | None
+) -> np.ndarray:
     if kind in RECORDED_NAMES:
-        return make_recorded_noise(kind, n, SAMPLE_RATE, rng)
-    return make_noise(kind, n, SAMPLE_RATE, rng, talkers=bank)
+        return make_recorded_noise(kind, n, sample_rate, rng)
+    return make_noise(kind, n, sample_rate, rng, talkers=bank)
 
 
 def make_utterance(
@@ -124,17 +176,19 @@ def make_utterance(
     programs: dict[str, str],
     out: Path,
     augment: Augment,
+    sample_rate: int = SAMPLE_RATE,
 ) -> dict:
-    """Synthesise, mix and write one utterance (see the module docstring); returns its record."""
+    """Synthesise, mix and write one utterance at ``sample_rate`` (see the module docstring); returns its record."""
+    sr = int(sample_rate)
     text_rng, level_rng, noise_rng, aug_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1, split_index, utt.index]).spawn(4)
     )
     target = level_rng.uniform(*DURATION_RANGE)
-    lead, tail = (int(p * SAMPLE_RATE) for p in level_rng.uniform(*PAUSE_RANGE, size=2))
-    pauses = (lead + tail) / SAMPLE_RATE
-    text, speech = speak(text_rng, utt.speaker, target - pauses, DURATION_RANGE[1] - pauses, programs)
-    speech = speech / np.sqrt(speech_power(speech, SAMPLE_RATE))
-    n = max(lead + speech.size + tail, int(MIN_SECONDS * SAMPLE_RATE))
+    lead, tail = (int(p * sr) for p in level_rng.uniform(*PAUSE_RANGE, size=2))
+    pauses = (lead + tail) / sr
+    text, speech = speak(text_rng, utt.speaker, target - pauses, DURATION_RANGE[1] - pauses, programs, sr)
+    speech = speech / np.sqrt(speech_power(speech, sr))
+    n = max(lead + speech.size + tail, int(MIN_SECONDS * sr))
     dry = np.zeros(n)
     dry[lead : lead + speech.size] = speech
 
@@ -147,24 +201,24 @@ def make_utterance(
     level_db = float(aug_rng.uniform(*augment.level_range_db))
     info = {"level": f"{level_db:.1f}"}
     if u_reverb < augment.reverb_fraction:
-        rir = reverb.synth_rir(aug_rng, SAMPLE_RATE, rt60, drr)
-        wet, clean = reverb.reverberate(dry, rir, SAMPLE_RATE)
+        rir = reverb.synth_rir(aug_rng, sr, rt60, drr)
+        wet, clean = reverb.reverberate(dry, rir, sr)
         info.update(rt60=f"{rt60:.2f}", drr=f"{drr:.1f}")
     else:
         wet, clean = dry, dry.copy()
     hiss = 10.0 ** (-FLOOR_BELOW_SPEECH_DB / 20.0) * level_rng.standard_normal(n)  # speech is at unit power
     clean, wet = clean + hiss, wet + hiss
 
-    noise = _noise(utt.noise, n, noise_rng, bank)
-    _, noise = mix_at_snr(clean, noise, utt.snr_db, sample_rate=SAMPLE_RATE)
+    noise = _noise(utt.noise, n, sr, noise_rng, bank)
+    _, noise = mix_at_snr(clean, noise, utt.snr_db, sample_rate=sr)
     noisy = wet + noise
     if u_band < augment.band_fraction:
         noisy, clean = (
-            channel.band_limit(noisy, SAMPLE_RATE, band),
-            channel.band_limit(clean, SAMPLE_RATE, band),
+            channel.band_limit(noisy, sr, band),
+            channel.band_limit(clean, sr, band),
         )
         info["band"] = band
-    gain = 10.0 ** (level_db / 20.0) / np.sqrt(speech_power(noisy, SAMPLE_RATE))
+    gain = 10.0 ** (level_db / 20.0) / np.sqrt(speech_power(noisy, sr))
     noisy, clean = noisy * gain, clean * gain
     peak = max(np.abs(noisy).max(), np.abs(clean).max(), np.abs(noisy - clean).max())
     if peak > PEAK_LIMIT:  # one gain for all keeps the SNR
@@ -179,7 +233,7 @@ def make_utterance(
     paths = {}
     for kind, data in (("clean", clean16), ("noisy", noisy16), ("noise", noise16)):
         paths[kind] = out / "wav" / utt.split / kind / f"{utt.utt_id}.wav"
-        _write_wav(paths[kind], data)
+        _write_wav(paths[kind], data, sr)
     return {
         "utt_id": utt.utt_id,
         "split": utt.split,
@@ -194,8 +248,8 @@ def make_utterance(
     }
 
 
-def _write_wav(path: Path, data: np.ndarray) -> None:
+def _write_wav(path: Path, data: np.ndarray, sample_rate: int) -> None:
     import soundfile as sf
 
     with AtomicFile(path) as out:
-        sf.write(out.tmp, data, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+        sf.write(out.tmp, data, sample_rate, format="WAV", subtype="PCM_16")
