@@ -18,11 +18,20 @@ dnsmos_*  DNSMOS P.835 ``sig`` / ``bak`` / ``ovrl`` (1 .. 5) of the estimate alo
           (:mod:`seqgan.metrics.dnsmos`; the optional extra ``seqgan[dnsmos]``)
 ========  ============================================================================================
 
+Full-band metrics, computed at the files' own rate (never resampled), chosen by name or with the alias
+``fullband`` (not part of "every metric"):
+
+==========  ==========================================================================================
+si_sdr_fb   SI-SDR in dB at the signals' own rate (``si_sdr`` is computed at 16 kHz)
+si_sdr_hf   SI-SDR in dB of the band above 8 kHz alone (both signals high-passed by zeroing the DFT
+            bins up to 8 kHz); needs a rate above 16 kHz. Near or below 0 dB when that band is lost
+==========  ==========================================================================================
+
 Aliases: ``pesq`` = ``pesq_wb`` (what VoiceBank-DEMAND papers report), ``composite`` = csig, cbak, covl,
 ``dnsmos`` = dnsmos_sig, dnsmos_bak, dnsmos_ovrl. :data:`NON_INTRUSIVE` metrics ignore the reference;
 ``None`` (every metric) leaves DNSMOS out where its packages are not installed.
 
-Sample rates: every metric is computed at an *analysis rate*: 16 kHz for inputs at 16 kHz or above
+Sample rates: every metric but the full-band ones is computed at an *analysis rate*: 16 kHz for inputs at 16 kHz or above
 (higher rates are resampled down to 16 kHz, the rate of the published VoiceBank numbers), 8 kHz for
 inputs from 8 kHz up to 16 kHz (resampled down to 8 kHz). Signals are never resampled up, so at 8 kHz
 wide-band PESQ — and the composite ratings, which use it — cannot be computed and are reported as
@@ -42,6 +51,7 @@ from seqgan.metrics.composite import composite_from_measures, llr, segmental_snr
 from seqgan.metrics.resampling import resample
 
 __all__ = [
+    "FULL_BAND_METRICS",
     "HIGHER_IS_BETTER",
     "METRICS",
     "NON_INTRUSIVE",
@@ -49,6 +59,7 @@ __all__ = [
     "METRIC_NOTES",
     "analysis_rate",
     "compute_metrics",
+    "high_band_si_sdr",
     "pesq_score",
     "resample",
     "resolve_metrics",
@@ -63,19 +74,24 @@ METRICS: tuple[str, ...] = (
     "pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "ssnr", "llr", "wss", "csig", "cbak", "covl",
     "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl",
 )  # fmt: skip
+# computed at the signals' own rate; asked for by name or as "fullband", never by default
+FULL_BAND_METRICS: tuple[str, ...] = ("si_sdr_fb", "si_sdr_hf")
+HIGH_BAND_HZ = 8000.0  # the lower edge of si_sdr_hf's band: what a 16 kHz model cannot produce
 # metrics of the estimate alone (the reference is not used)
 NON_INTRUSIVE: tuple[str, ...] = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
 ALIASES: dict[str, tuple[str, ...]] = {
     "pesq": ("pesq_wb",), "composite": ("csig", "cbak", "covl"), "dnsmos": NON_INTRUSIVE,
+    "fullband": FULL_BAND_METRICS,
 }  # fmt: skip
 # Names for tables and reports.
 METRIC_LABELS: dict[str, str] = {
     "pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)",
     "ssnr": "SSNR (dB)", "llr": "LLR", "wss": "WSS", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
     "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL",
+    "si_sdr_fb": "SI-SDR full band (dB)", "si_sdr_hf": "SI-SDR > 8 kHz (dB)",
 }  # fmt: skip
 # Whether a higher value is better (for tables); LLR and WSS are distances.
-HIGHER_IS_BETTER = {m: m not in ("llr", "wss") for m in METRICS}
+HIGHER_IS_BETTER = {m: m not in ("llr", "wss") for m in METRICS + FULL_BAND_METRICS}
 
 METRIC_NOTES: dict[str, str] = {
     "pesq_wb": "ITU-T P.862.2 wide-band MOS-LQO at 16 kHz",
@@ -90,13 +106,16 @@ METRIC_NOTES: dict[str, str] = {
     "dnsmos_sig": "DNSMOS P.835 (speechmos ONNX models) of the estimate alone, at 16 kHz",
     "dnsmos_bak": "DNSMOS P.835 (speechmos ONNX models) of the estimate alone, at 16 kHz",
     "dnsmos_ovrl": "DNSMOS P.835 (speechmos ONNX models) of the estimate alone, at 16 kHz",
+    "si_sdr_fb": "SI-SDR at the files' own rate (not resampled to 16 kHz)",
+    "si_sdr_hf": "SI-SDR of the band above 8 kHz alone, at the files' own rate",
 }
 
 MIN_SAMPLE_RATE = 8000
 
 
 def resolve_metrics(names: Iterable[str] | None) -> list[str]:
-    """Expand aliases and check names; ``None`` means every metric. Order follows ``METRICS``.
+    """Expand aliases and check names; ``None`` means every metric of ``METRICS`` (the full-band ones
+    only by name). Order follows ``METRICS`` then ``FULL_BAND_METRICS``.
 
     Raises:
         ValueError: naming the unknown metric and the choices.
@@ -112,14 +131,14 @@ def resolve_metrics(names: Iterable[str] | None) -> list[str]:
             continue
         if name in ALIASES:
             wanted.update(ALIASES[name])
-        elif name in METRICS:
+        elif name in METRICS or name in FULL_BAND_METRICS:
             wanted.add(name)
         else:
-            choices = ", ".join(list(METRICS) + sorted(ALIASES))
+            choices = ", ".join(list(METRICS + FULL_BAND_METRICS) + sorted(ALIASES))
             raise ValueError(f"unknown metric {raw!r}; choose from: {choices}")
     if not wanted:
         raise ValueError("no metric selected")
-    return [m for m in METRICS if m in wanted]
+    return [m for m in METRICS + FULL_BAND_METRICS if m in wanted]
 
 
 def analysis_rate(sample_rate: int) -> int:
@@ -163,6 +182,27 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     residual = est - target
     eps = np.finfo(np.float64).eps
     return float(10.0 * np.log10((np.dot(target, target) + eps) / (np.dot(residual, residual) + eps)))
+
+
+def high_band_si_sdr(
+    reference: np.ndarray, estimate: np.ndarray, sample_rate: int, low_hz: float = HIGH_BAND_HZ
+) -> float:
+    """SI-SDR in dB of the band above ``low_hz`` alone: both signals' DFT bins up to ``low_hz`` zeroed.
+
+    Args:
+        reference: ``(samples,)`` at ``sample_rate``.
+        estimate: ``(samples,)`` at ``sample_rate``; truncated to the shorter signal.
+        sample_rate: rate in Hz, above ``2 * low_hz``.
+
+    Raises:
+        ValueError: at a rate with no band above ``low_hz``, or when a signal has nothing there.
+    """
+    if sample_rate <= 2 * low_hz:
+        raise ValueError(f"no band above {low_hz:g} Hz at {sample_rate} Hz; it needs full-band files")
+    ref, est = _truncate(reference, estimate)
+    keep = np.fft.rfftfreq(ref.size, 1.0 / sample_rate) > low_hz
+    high = [np.fft.irfft(np.fft.rfft(x) * keep, n=ref.size) for x in (ref, est)]
+    return si_sdr(*high)
 
 
 def pesq_score(reference: np.ndarray, estimate: np.ndarray, sample_rate: int, mode: str = "wb") -> float:
@@ -285,6 +325,7 @@ def compute_metrics(
         rate = analysis_rate(int(sample_rate))
     except ValueError as err:
         return fail_all(str(err))
+    full_band = _truncate(ref, est)  # the full-band metrics see the signals at their own rate
     if rate != sample_rate:
         ref, est = resample(ref, sample_rate, rate), resample(est, sample_rate, rate)
     ref, est = _truncate(ref, est)
@@ -308,7 +349,12 @@ def compute_metrics(
 
     for name in wanted:
         try:
-            value = get(name)
+            if name == "si_sdr_fb":
+                value = si_sdr(*full_band)
+            elif name == "si_sdr_hf":
+                value = high_band_si_sdr(*full_band, int(sample_rate))
+            else:
+                value = get(name)
             if not math.isfinite(value):
                 raise ValueError(f"{name} is not finite ({value})")
             scores[name] = value
