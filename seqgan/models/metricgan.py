@@ -15,7 +15,10 @@ objective.
 Named configurations live in :data:`PRESETS` and are built with :func:`build_metricgan`:
 
 * ``metricgan_plus`` — the published sizes (≈ 1.90 M generator parameters, ≈ 19 k discriminator);
-* ``metricgan_small`` — a narrower BLSTM (96 units per direction, FC 192; ≈ 0.58 M) for CPU training.
+* ``metricgan_small`` — a narrower BLSTM (96 units per direction, FC 192; ≈ 0.58 M) for CPU training;
+* ``metricgan_plus_48k``, ``metricgan_small_48k`` — the same networks full band at 48 kHz: FFT 1536, Hamming
+  1536, hop 768 (the same 32 / 16 ms frames, so the LSTMs run at the same frame rate), 769 bins; only the
+  layers that touch the bins grow (≈ 2.87 M and ≈ 1.07 M generator parameters).
 """
 
 from __future__ import annotations
@@ -302,6 +305,9 @@ class MetricDiscriminator(nn.Module):
 
 # -- presets ----------------------------------------------------------------------------------------------
 _FRONT_END = {"n_fft": 512, "hop_length": 256, "win_length": 512, "window": "hamming", "compression": "log1p"}
+# 32 ms windows, 16 ms hop at 48 kHz: the 16 kHz frames, three times the bins' resolution range
+_FRONT_END_48K = {**_FRONT_END, "n_fft": 1536, "hop_length": 768, "win_length": 1536}
+_METRIC_D = {"channels": 15, "kernel_size": 5, "num_layers": 4, "fc_sizes": [50, 10]}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "metricgan_plus": {
@@ -332,6 +338,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         "notes": "CPU-sized MetricGAN+: 2-layer BLSTM 96 per direction, FC 192 (~0.58 M params); the "
         "published metric discriminator; 2 s windows.",
     },
+    "metricgan_plus_48k": {
+        "generator": {**_FRONT_END_48K, "hidden_size": 200, "num_layers": 2, "fc_size": 300, "beta": 1.2},
+        "discriminator": {**_FRONT_END_48K, **_METRIC_D},
+        "sample_rate": 48000,
+        "window": 192000,
+        "notes": "metricgan_plus full band at 48 kHz: STFT 1536 / Hamming 1536 / hop 768 (32 / 16 ms), 769 "
+        "bins; train with data.sample_rate=48000.",
+    },
+    "metricgan_small_48k": {
+        "generator": {**_FRONT_END_48K, "hidden_size": 96, "num_layers": 2, "fc_size": 192, "beta": 1.2},
+        "discriminator": {**_FRONT_END_48K, **_METRIC_D},
+        "sample_rate": 48000,
+        "window": 96000,
+        "notes": "metricgan_small full band at 48 kHz: STFT 1536 / Hamming 1536 / hop 768 (32 / 16 ms), "
+        "769 bins; 2 s windows; train with data.sample_rate=48000.",
+    },
 }
 
 
@@ -343,7 +365,8 @@ def build_metricgan(
     """Builds the generator and metric discriminator of a named configuration.
 
     Args:
-        preset: a key of :data:`PRESETS` (``metricgan_plus``, ``metricgan_small``).
+        preset: a key of :data:`PRESETS` (``metricgan_plus``, ``metricgan_small`` and their ``_48k``
+            full-band versions).
         generator_overrides: constructor arguments replacing the preset's generator ones.
         discriminator_overrides: likewise for the discriminator.
 

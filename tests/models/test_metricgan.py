@@ -53,7 +53,7 @@ def test_published_sizes():
     assert [c.out_channels for c in d.convs] == [15] * 4 and [f.out_features for f in d.fcs] == [50, 10, 1]
     small, _ = build_metricgan("metricgan_small")
     assert count_parameters(small) < 0.35 * count_parameters(g)
-    assert set(PRESETS) == {"metricgan_plus", "metricgan_small"}
+    assert set(PRESETS) == {"metricgan_plus", "metricgan_small", "metricgan_plus_48k", "metricgan_small_48k"}
     assert {"MetricGANGenerator", "MetricDiscriminator"} <= set(MODELS.names())
 
 
