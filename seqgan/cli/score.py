@@ -25,6 +25,8 @@ Metrics (--metrics, comma-separated; default all):
   dnsmos_sig, dnsmos_bak, dnsmos_ovrl  DNSMOS P.835 of the estimate alone (no reference needed;
            the optional extra seqgan[dnsmos]; left out of the default where it is not installed)
   aliases: pesq = pesq_wb, composite = csig,cbak,covl, dnsmos = dnsmos_sig,dnsmos_bak,dnsmos_ovrl
+  full band, by name only (alias fullband), never resampled: si_sdr_fb  SI-SDR at the files' rate;
+           si_sdr_hf  SI-SDR of the band above 8 kHz alone (files above 16 kHz)
 
 Signals at 16 kHz or above are scored at 16 kHz (resampled down), those from 8 to 16 kHz at 8 kHz
 (wide-band PESQ and the composites then cannot be computed). A pair with different rates is brought to
