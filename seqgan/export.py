@@ -142,17 +142,20 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, dict
         raise ModelFileError(f"{p}: no such model file")
     try:
         with open(p, "rb") as f:
-            head = f.read(8)
-            if head[:2] == b"PK" or head[:1] == b"\x80":
+            head = f.read(9)
+            # safetensors: an 8-byte little-endian header length, then the header's "{" (a length
+            # whose low byte is 0x80 starts like a pickle)
+            if head[8:9] != b"{" and (head[:2] == b"PK" or head[:1] == b"\x80"):
                 raise ModelFileError(
                     f"{p}: this is a PyTorch checkpoint (pickle/zip), not an exported model; "
                     f"export it first: seqgan export {p} -o model.safetensors"
                 )
             if len(head) < 8:
                 raise ModelFileError(f"{p}: not a safetensors file (too short)")
-            size = int.from_bytes(head, "little")
+            size = int.from_bytes(head[:8], "little")
             if size <= 1 or size > _HEADER_LIMIT or size > p.stat().st_size - 8:
                 raise ModelFileError(f"{p}: not a safetensors file (bad header length)")
+            f.seek(8)
             header = json.loads(f.read(size).decode("utf-8"))
     except OSError as e:
         raise ModelFileError(f"{p}: cannot read ({e.strerror})") from None
