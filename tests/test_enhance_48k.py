@@ -83,3 +83,34 @@ def test_16k_model_on_a_48k_file_works_at_16k_and_writes_48k(tmp_path, resampler
     f = np.fft.rfftfreq(x.size, 1 / 48000)
     low = [np.fft.irfft(np.fft.rfft(v) * (f < 6000), n=v.size)[500:-500] for v in (x, y)]
     assert si_sdr(*low) > 40.0  # the band below the resamplers' transition band is kept
+
+
+def test_an_exported_48k_model_enhances_at_its_own_rate(tmp_path, resamplers):
+    from seqgan.cli import main
+    from seqgan.export import save_model
+    from seqgan.models.metricgan import build_metricgan
+
+    g, _ = build_metricgan("metricgan_small_48k", {"hidden_size": 8, "fc_size": 12})
+    save_model(g, tmp_path / "fb.safetensors", sample_rate=48000, preemphasis=0.0, window=9216, step=1)
+    assert Enhancer.from_pretrained(tmp_path / "fb.safetensors", device="cpu").sample_rate == 48000
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", _white(48000 // 4), 48000, subtype="PCM_16")
+    sf.write(tmp_path / "in" / "b.wav", _white(44100 // 4, 1), 44100, subtype="PCM_16")
+    assert (
+        main(
+            [
+                "enhance",
+                "-m",
+                str(tmp_path / "fb.safetensors"),
+                str(tmp_path / "in"),
+                "-o",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        sf.info(tmp_path / "out" / "a.wav").samplerate == 48000
+        and sf.info(tmp_path / "out" / "b.wav").samplerate == 44100
+    )
+    assert sf.info(tmp_path / "out" / "b.wav").frames == 44100 // 4
