@@ -7,7 +7,8 @@ import torch
 from test_next_frame_task import batch_of, make_task, moving_square_episodes, nets_of
 
 from seqgan.config import ConfigError, load_config
-from seqgan.models.frame_gan import MultiScaleDiscriminator
+from seqgan.export import load_generator
+from seqgan.models.frame_gan import MultiScaleDiscriminator, MultiScaleGenerator
 from seqgan.models.frame_temporal import FrameCritics
 from seqgan.tasks.next_frame import NextFrameTask
 from seqgan.train.checkpoint import read_checkpoint
@@ -175,3 +176,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     for net in ("generator", "discriminator"):
         for k, v in a["models"][net].items():
             assert torch.equal(v, b["models"][net][k]), k
+    # the exported generator is the plain multi-scale generator, the critics stay in the checkpoint
+    generator, metadata = load_generator(tmp_path / "a")
+    assert isinstance(generator, MultiScaleGenerator) and metadata["task"] == "next_frame"
+    for k, v in generator.state_dict().items():
+        assert torch.equal(v, a["models"]["generator"][k]), k
