@@ -260,8 +260,7 @@ def test_live_processor_at_another_rate_never_runs_dry(causal_model):
     np.testing.assert_allclose(y[proc.delay :], ref[: y.shape[0] - proc.delay], atol=2e-5)
 
 
-def test_live_needs_a_model_and_says_how_to_get_sounddevice(monkeypatch, capsys):
-    assert main(["live"]) == 2
+def test_live_says_how_to_get_sounddevice(monkeypatch, capsys):
     import seqgan.cli.live as live
     from seqgan._optional import MissingExtraError
 
@@ -281,6 +280,8 @@ def test_live_without_a_sound_device_says_so(causal_model, monkeypatch, capsys):
 
     monkeypatch.setattr(live, "open_device_stream", no_device)
     assert main(["live", "-m", causal_model]) == 1
+    assert "--list-devices" in capsys.readouterr().err
+    assert main(["live"]) == 1  # without -m: the shipped causal model, then the same device error
     assert "--list-devices" in capsys.readouterr().err
 
 

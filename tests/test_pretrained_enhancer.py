@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 
@@ -44,7 +45,8 @@ def test_from_pretrained_without_a_path_loads_it():
 def test_info_lists_and_describes_the_shipped_models(capsys):
     assert main(["info"]) == 0
     listing = capsys.readouterr().out
-    assert "synth_metricgan  enhancement (default)" in listing
+    assert re.search(r"^synth_metricgan +enhancement \(default\)", listing, flags=re.M)
+    assert re.search(r"^synth_metricgan_causal +enhancement,", listing, flags=re.M)
     assert main(["info", "synth_metricgan", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["architecture"] == "MetricGANGenerator" and info["sample_rate"] == 16000
@@ -90,3 +92,21 @@ def test_it_improves_unheard_speech_in_noise():
     assert min(g["pesq_wb"] for g in gains) > 0.1
     assert np.mean([g["si_sdr"] for g in gains]) > 2.0
     assert np.mean([g["stoi"] for g in gains]) > -0.01
+
+
+def test_the_shipped_causal_model_streams_without_a_model_option(tmp_path):
+    from seqgan.streaming import is_streamable
+
+    entry = pretrained.get(pretrained.STREAMING_DEFAULT, "enhancement")
+    assert (
+        not entry.default and entry.path.stat().st_size <= 25 * 2**20 and "conf/causal.yaml" in entry.recipe
+    )
+    enhancer = Enhancer.from_pretrained(pretrained.STREAMING_DEFAULT, device="cpu")
+    assert is_streamable(enhancer.generator) and enhancer.sample_rate == 16000
+    rng = np.random.default_rng(1)
+    x = (0.05 * rng.standard_normal(8000)).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, 16000, subtype="FLOAT")
+    assert main(["enhance", "--stream", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav")]) == 0
+    y, rate = sf.read(tmp_path / "out.wav", dtype="float32")
+    assert rate == 16000 and y.shape == x.shape
+    np.testing.assert_allclose(y, enhancer.enhance(x, 16000), atol=1e-5)  # streamed = offline

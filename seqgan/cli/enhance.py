@@ -34,10 +34,11 @@ examples:
   seqgan enhance -m model.safetensors noisy/ -o gentle/ --mix 0.5 --atten-lim-db 12  (strength)
   seqgan enhance --backend onnxruntime -m model.onnx noisy/ -o enhanced/   (`seqgan export --format onnx`)
 
-streaming (a causal model, e.g. one trained with egs/synth/se1/conf/causal_small.yaml): --stream reads
-WAV or raw audio from standard input (or one file) and writes the same kind to standard output (or a
-file), a chunk at a time, flushed; the result equals enhancing the whole file:
-  arecord -f S16_LE -r 16000 -c 1 | seqgan enhance --stream -m causal.safetensors - -o - | aplay
+streaming (a causal model: without -m the shipped synth_metricgan_causal, or one trained with
+egs/synth/se1/conf/causal.yaml): --stream reads WAV or raw audio from standard input (or one file) and
+writes the same kind to standard output (or a file), a chunk at a time, flushed; the result equals
+enhancing the whole file:
+  arecord -f S16_LE -r 16000 -c 1 | seqgan enhance --stream - -o - | aplay    (the shipped causal model)
   sox in.flac -b 16 -t wav - | seqgan enhance --stream -m causal.safetensors - -o - > out.wav
   ffmpeg -i in.mp3 -f s16le -ar 48000 -ac 2 - | seqgan enhance --stream -m causal.safetensors \
       --format s16le --rate 48000 --channels 2 - -o - | ffplay -f s16le -ar 48000 -ch_layout stereo -

@@ -41,6 +41,10 @@ def run_stream(args: argparse.Namespace) -> int:
         return _fail(f"{out_path} exists; pass --overwrite to replace it")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.model is None:  # the shipped causal model (the default offline one cannot stream)
+        from seqgan.pretrained import STREAMING_DEFAULT
+
+        args.model = STREAMING_DEFAULT
     try:
         onnx = getattr(args, "backend", "auto") == "onnxruntime" or str(args.model).lower().endswith(".onnx")
         enhancer = Enhancer.from_pretrained(

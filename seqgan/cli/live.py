@@ -20,13 +20,18 @@ Needs `pip install 'seqgan[live]'` (sounddevice) and the PortAudio library (Debi
 
 examples:
   seqgan live --list-devices
-  seqgan live -m causal.safetensors                              default input -> default output
-  seqgan live -m causal.safetensors --input-device 2 --output-device "null sink" --block-ms 10
+  seqgan live                                                    the shipped causal model, default devices
+  seqgan live -m causal.safetensors                              your own causal model
+  seqgan live --input-device 2 --output-device "null sink" --block-ms 10
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", help="exported causal model (.safetensors)")
+    parser.add_argument(
+        "-m",
+        "--model",
+        help="exported causal model (.safetensors) or a shipped name; default: synth_metricgan_causal",
+    )
     parser.add_argument("--list-devices", action="store_true", help="list the sound devices and exit")
     parser.add_argument(
         "--input-device", default=None, help="input device index or name (default: the system's)"
@@ -72,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list_devices:
         print(_sounddevice().query_devices())
         return 0
-    if not args.model:
-        print("seqgan live: give -m MODEL (a causal model), or --list-devices", file=sys.stderr)
-        return 2
+    if not args.model:  # the shipped causal model
+        from seqgan.pretrained import STREAMING_DEFAULT
+
+        args.model = STREAMING_DEFAULT
     if args.channels < 1 or args.block_ms <= 0 or (args.rate is not None and args.rate < 1):
         print("seqgan live: --channels and --rate must be >= 1 and --block-ms > 0", file=sys.stderr)
         return 2

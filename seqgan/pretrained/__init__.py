@@ -15,9 +15,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PRETRAINED", "PretrainedModel", "default_model", "get", "names", "register", "resolve"]
+__all__ = [
+    "PRETRAINED",
+    "STREAMING_DEFAULT",
+    "PretrainedModel",
+    "default_model",
+    "get",
+    "names",
+    "register",
+    "resolve",
+]
 
 _HERE = Path(__file__).resolve().parent
+
+# the causal speech enhancer: what `seqgan enhance --stream` and `seqgan live` use without -m
+STREAMING_DEFAULT = "synth_metricgan_causal"
 
 
 @dataclass(frozen=True)
@@ -155,5 +167,22 @@ register(
         ),
         results="egs/synth/se1/results/pretrained/RESULTS.md",
         default=True,
+    )
+)
+
+register(
+    PretrainedModel(
+        name=STREAMING_DEFAULT,
+        file="synth_metricgan_causal.safetensors",
+        task="enhancement",
+        description=(
+            "causal speech enhancer, 16 kHz, 32 ms algorithmic latency, for --stream and seqgan live: a "
+            "MetricGAN+-style unidirectional LSTM magnitude mask (0.40 M parameters), trained as synth_metricgan"
+        ),
+        recipe=(
+            "cd egs/synth/se1 && ./run.sh --conf conf/causal.yaml --local_data_opts '--size medium' && "
+            "cp exp/train_causal/model.safetensors ../../../seqgan/pretrained/synth_metricgan_causal.safetensors"
+        ),
+        results="egs/synth/se1/results/causal/RESULTS.md",
     )
 )
