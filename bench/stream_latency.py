@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "stream_latency",
         "model": args.model or args.preset,
-        "parameters": count_parameters(enhancer.generator),
+        "backend": enhancer.backend,
+        # an ONNX graph's weights are initializers, not module parameters
+        "parameters": count_parameters(enhancer.generator) if enhancer.backend == "torch" else None,
         "model_rate": enhancer.sample_rate,
         "rate": args.rate,
         "threads": torch.get_num_threads(),
