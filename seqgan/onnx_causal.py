@@ -56,7 +56,7 @@ from torch import nn
 from seqgan import __version__
 from seqgan._optional import require
 from seqgan.atomic import AtomicFile
-from seqgan.onnx_export import FORMAT, OnnxExportError, dft_bases
+from seqgan.onnx_common import FORMAT, OnnxExportError, dft_bases, trace_graph, write_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,6 @@ def export_causal_onnx(
         MissingExtraError: ``onnx`` / ``onnxruntime`` are not installed (``seqgan[onnx]``).
     """
     from seqgan.export import architecture_name
-    from seqgan.onnx_export import _trace, write_metadata
 
     require("onnx", "onnx")
     graph = _step_graph(module)
@@ -227,7 +226,7 @@ def export_causal_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with AtomicFile(path, ".part") as out:
-        _trace(graph, example, str(out.tmp), inputs, outputs, axes)
+        trace_graph(graph, example, str(out.tmp), inputs, outputs, axes)
         write_metadata(out.tmp, meta)
         if check:
             diff = check_causal_onnx(module, out.tmp, window)
