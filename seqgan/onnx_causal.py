@@ -56,13 +56,21 @@ from torch import nn
 from seqgan import __version__
 from seqgan._optional import require
 from seqgan.atomic import AtomicFile
-from seqgan.onnx_common import FORMAT, OnnxExportError, dft_bases, trace_graph, write_metadata
+from seqgan.onnx_common import (
+    FORMAT,
+    OnnxExportError,
+    compress,
+    decompress,
+    dft_bases,
+    magnitude,
+    noisy_phase,
+    trace_graph,
+    write_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CAUSAL_GRAPHS", "CausalStepGraph", "check_causal_onnx", "export_causal_onnx", "state_shapes"]
-
-_EPS = 1e-12  # seqgan.models.stft.magnitude's floor under the square root
 
 
 def state_shapes(module: nn.Module) -> dict[str, list[int | str]]:
@@ -107,31 +115,13 @@ class CausalStepGraph(nn.Module):
         frame, overlap, lstm = state[0], state[1], state[2:]
         x = torch.cat([frame, noisy[:, 0]], dim=1)  # (batch, P + k·hop): padded samples of frames t..t+k-1
         re, im = F.conv1d(x.unsqueeze(1), self.analysis, stride=hop).chunk(2, dim=1)  # (batch, bins, k)
-        mag = torch.sqrt(re * re + im * im + _EPS)
-        # compress_magnitude / decompress_magnitude with ops ONNX has (no Log1p, no Expm1)
-        if g.compression == "power":
-            feats = mag.clamp_min(0).pow(g.exponent)
-        elif g.compression == "log1p":
-            feats = torch.log(mag + 1.0)
-        else:
-            feats = mag
-        feats = feats.transpose(1, 2)  # (batch, k, bins)
+        mag = magnitude(re, im)
+        feats = compress(g, mag).transpose(1, 2)  # (batch, k, bins)
         h0 = torch.stack(lstm[: self.layers])  # (L, batch, H)
         c0 = torch.stack(lstm[self.layers :])
         h, (hn, cn) = g.lstm(feats, (h0, c0))
-        comp = feats * g.activation(g.out(g.fc(h))).clamp_min(g.min_mask)
-        if g.compression == "power":
-            out = comp.clamp_min(0).pow(1.0 / g.exponent)
-        elif g.compression == "log1p":
-            out = torch.exp(comp.clamp_min(0)) - 1.0
-        else:
-            out = comp
-        out = out.transpose(1, 2)
-        # polar(out, angle(spec)): the noisy phase, angle(0) = 0
-        plain = torch.sqrt(re * re + im * im)
-        safe = torch.where(plain > 0, plain, torch.ones_like(plain))
-        cos = torch.where(plain > 0, re / safe, torch.ones_like(re))
-        sin = im / safe
+        out = decompress(g, feats * g.activation(g.out(g.fc(h))).clamp_min(g.min_mask)).transpose(1, 2)
+        cos, sin = noisy_phase(re, im)  # polar(out, angle(spec))
         spec = torch.cat([out * cos, out * sin], dim=1)
         acc = F.conv_transpose1d(spec, self.synthesis, stride=hop)[:, 0]  # (batch, k·hop + P)
         acc = torch.cat([acc[:, :pad] + overlap, acc[:, pad:]], dim=1)

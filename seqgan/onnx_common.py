@@ -14,10 +14,22 @@ from torch import nn
 
 from seqgan._optional import require
 
-__all__ = ["FORMAT", "OPSET", "OnnxExportError", "dft_bases", "trace_graph", "write_metadata"]
+__all__ = [
+    "FORMAT",
+    "OPSET",
+    "OnnxExportError",
+    "compress",
+    "decompress",
+    "magnitude",
+    "dft_bases",
+    "noisy_phase",
+    "trace_graph",
+    "write_metadata",
+]
 
 FORMAT = "seqgan-onnx-1"
 OPSET = 17
+_EPS = 1e-12  # seqgan.models.stft.magnitude's floor under the square root
 
 
 class OnnxExportError(RuntimeError):
@@ -95,3 +107,34 @@ def trace_graph(
             )
         except Exception as e:  # the exporter raises many kinds; one line says which op failed
             raise OnnxExportError(f"torch.onnx.export failed: {type(e).__name__}: {e}") from None
+
+
+# seqgan.models.metricgan's compress_magnitude / decompress_magnitude with ops ONNX has (no Log1p, no Expm1)
+def compress(generator: nn.Module, mag: torch.Tensor) -> torch.Tensor:
+    """The MetricGAN generator's input features from magnitudes ``mag``, as its ``compression`` says."""
+    if generator.compression == "power":
+        return mag.clamp_min(0).pow(generator.exponent)
+    if generator.compression == "log1p":
+        return torch.log(mag + 1.0)
+    return mag
+
+
+def decompress(generator: nn.Module, comp: torch.Tensor) -> torch.Tensor:
+    """Magnitudes back from masked features ``comp`` (the inverse of :func:`compress`)."""
+    if generator.compression == "power":
+        return comp.clamp_min(0).pow(1.0 / generator.exponent)
+    if generator.compression == "log1p":
+        return torch.exp(comp.clamp_min(0)) - 1.0
+    return comp
+
+
+def magnitude(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    """``|re + i im|`` with the floor of :func:`seqgan.models.stft.magnitude`."""
+    return torch.sqrt(re * re + im * im + _EPS)
+
+
+def noisy_phase(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cos, sin)`` of the noisy spectrum's phase, with angle(0) = 0 (for ``polar(magnitude, phase)``)."""
+    plain = torch.sqrt(re * re + im * im)
+    safe = torch.where(plain > 0, plain, torch.ones_like(plain))
+    return torch.where(plain > 0, re / safe, torch.ones_like(re)), im / safe

@@ -50,7 +50,17 @@ from seqgan import __version__
 from seqgan._optional import require
 from seqgan.atomic import AtomicFile
 from seqgan.models.stft import STFT, make_window
-from seqgan.onnx_common import FORMAT, OnnxExportError, dft_bases, trace_graph, write_metadata
+from seqgan.onnx_common import (
+    FORMAT,
+    OnnxExportError,
+    compress,
+    decompress,
+    dft_bases,
+    magnitude,
+    noisy_phase,
+    trace_graph,
+    write_metadata,
+)
 from seqgan.strength import stft_geometry
 
 logger = logging.getLogger(__name__)
@@ -66,8 +76,6 @@ __all__ = [
     "stft_geometry",
     "write_metadata",
 ]
-
-_EPS = 1e-12  # seqgan.models.stft.magnitude's floor under the square root
 
 
 class ConvSTFT(nn.Module):
@@ -116,10 +124,6 @@ class ConvSTFT(nn.Module):
         return wave[..., half : half + length]
 
 
-def _magnitude(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt(re * re + im * im + _EPS)
-
-
 class _WaveformGraph(nn.Module):
     """A waveform generator as it is (SEGAN: the latent is zero, as in PyTorch's eval mode)."""
 
@@ -142,29 +146,11 @@ class _MetricGANGraph(nn.Module):
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
         g = self.generator
         re, im = self.stft(noisy)
-        mag = _magnitude(re, im)
-        # compress_magnitude / decompress_magnitude with ops ONNX has (no Expm1)
-        if g.compression == "power":
-            feats = mag.clamp_min(0).pow(g.exponent)
-        elif g.compression == "log1p":
-            feats = torch.log(mag + 1.0)
-        else:
-            feats = mag
-        feats = feats.transpose(1, 2)
+        mag = magnitude(re, im)
+        feats = compress(g, mag).transpose(1, 2)
         h, _ = g.lstm(feats)
-        comp = feats * g.activation(g.out(g.fc(h))).clamp_min(g.min_mask)
-        if g.compression == "power":
-            out = comp.clamp_min(0).pow(1.0 / g.exponent)
-        elif g.compression == "log1p":
-            out = torch.exp(comp.clamp_min(0)) - 1.0
-        else:
-            out = comp
-        out = out.transpose(1, 2)
-        # polar(out, angle(spec)): the noisy phase, angle(0) = 0
-        plain = torch.sqrt(re * re + im * im)
-        safe = torch.where(plain > 0, plain, torch.ones_like(plain))
-        cos = torch.where(plain > 0, re / safe, torch.ones_like(re))
-        sin = im / safe
+        out = decompress(g, feats * g.activation(g.out(g.fc(h))).clamp_min(g.min_mask)).transpose(1, 2)
+        cos, sin = noisy_phase(re, im)  # polar(out, angle(spec))
         return self.stft.inverse(out * cos, out * sin, noisy.shape[-1])
 
 
@@ -181,17 +167,17 @@ class _CMGANGraph(nn.Module):
         p = g.exponent
         scale = g.input_scale(noisy)
         re, im = self.stft(noisy * scale)
-        mag = _magnitude(re, im)
+        mag = magnitude(re, im)
         factor = mag.clamp_min(0).pow(p) / mag  # compress_spectrum: |X| ** p, phase kept
         re, im = (re * factor).transpose(1, 2), (im * factor).transpose(1, 2)  # (batch, frames, bins)
-        h = g.encoder(torch.stack([_magnitude(re, im), re, im], dim=1))
+        h = g.encoder(torch.stack([magnitude(re, im), re, im], dim=1))
         for block in g.blocks:
             h = block(h)
         mask = g.mask_decoder(h).squeeze(1)
         residual = g.complex_decoder(h)
         re = (re * mask + residual[:, 0]).transpose(1, 2)
         im = (im * mask + residual[:, 1]).transpose(1, 2)
-        mag = _magnitude(re, im)
+        mag = magnitude(re, im)
         factor = mag.clamp_min(0).pow(1.0 / p) / mag  # decompress_spectrum
         return self.stft.inverse(re * factor, im * factor, noisy.shape[-1]) / scale
 
