@@ -176,6 +176,11 @@ class MultiScaleGenerator(nn.Module):
         action_factors: factor-space size of the action interaction; 0 uses the layer's width.
         action_planes: also stack the one-hot action as ``num_actions`` constant planes on every
             scale's input (needs ``num_actions > 0``).
+        from_last: predict the change from the last context frame: each scale's prediction is that
+            frame (pooled to the scale) plus the upsampled change of the coarser scale plus its own
+            ``tanh`` residual, so an untrained network starts near copy-last-frame and the static
+            background costs nothing (the paper's chain, off by default, sums residuals from the
+            coarsest prediction up).
 
     ``forward`` returns the per-scale predictions, coarsest first; ``predict`` the finest one for frames
     of any size.
@@ -191,6 +196,7 @@ class MultiScaleGenerator(nn.Module):
         num_actions: int = 0,
         action_factors: int = 0,
         action_planes: bool = False,
+        from_last: bool = False,
     ) -> None:
         super().__init__()
         paper = PRESETS["mathieu2016"]["generator"]
@@ -211,6 +217,7 @@ class MultiScaleGenerator(nn.Module):
         if action_planes and num_actions < 1:
             raise ValueError("action_planes needs an action-conditioned generator (num_actions > 0)")
         self.action_planes = bool(action_planes)
+        self.from_last = bool(from_last)
         planes = num_actions if action_planes else 0
         self.scales = nn.ModuleList()
         for i, (ch, ks) in enumerate(zip(channels, kernels)):
@@ -258,6 +265,7 @@ class MultiScaleGenerator(nn.Module):
             )
         flat = context.reshape(b, k * c, h, w)
         preds: list[torch.Tensor] = []
+        change = None  # from_last: the predicted change from the last context frame, at the previous scale
         for factor, scale in zip(self.scale_factors, self.scales):
             x = pool_frames(flat, factor)
             if self.action_planes:
@@ -265,10 +273,21 @@ class MultiScaleGenerator(nn.Module):
                 onehot = F.one_hot(action, self.num_actions).to(x.dtype)[:, :, None, None]
                 x = torch.cat([x, onehot.expand(-1, -1, *x.shape[-2:])], dim=1)
             if not preds:
-                preds.append(torch.tanh(scale(x, action)))
+                step = torch.tanh(scale(x, action))
+                up = None
             else:
                 up = F.interpolate(preds[-1], size=x.shape[-2:], mode="bilinear", align_corners=False)
-                preds.append(up + torch.tanh(scale(torch.cat([x, up], dim=1), action)))
+                step = torch.tanh(scale(torch.cat([x, up], dim=1), action))
+            if self.from_last:
+                # the residual chain runs on changes: last frame (at this scale) + the coarser change + a residual
+                if change is not None:
+                    step = step + F.interpolate(
+                        change, size=x.shape[-2:], mode="bilinear", align_corners=False
+                    )
+                change = step
+                preds.append(x[:, (k - 1) * c : k * c] + step)
+            else:
+                preds.append(step if up is None else up + step)
         return preds
 
     def predict(self, context: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
