@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -221,6 +223,44 @@ def test_recorder_refuses_other_formats_and_mp4_without_ffmpeg(tmp_path, monkeyp
         Recorder(tmp_path / "x.mp4", 15)
     with pytest.raises(PlayError, match="nothing was played"):
         Recorder(tmp_path / "x.gif", 15).close()
+
+
+def _fake_ffmpeg(bin_dir, exit_code: int = 0) -> None:
+    """An ``ffmpeg`` on PATH that copies its raw stdin to the output (its last argument) and logs its
+    arguments, or fails."""
+    bin_dir.mkdir()
+    script = bin_dir / "ffmpeg"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > "{bin_dir}/args"\n'
+        f"[ {exit_code} -eq 0 ] || {{ echo 'Unknown encoder' >&2; exit {exit_code}; }}\n"
+        'for last; do :; done\ncat > "$last"\n'
+    )
+    script.chmod(0o755)
+
+
+def test_recorder_pipes_every_frame_to_ffmpeg_for_mp4(tmp_path, monkeypatch):
+    _fake_ffmpeg(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    rec = Recorder(tmp_path / "out" / "session.mp4", 15)
+    frames = [np.full((6, 10, 3), i, np.uint8) for i in range(3)]
+    for f in frames:
+        rec.add(f)
+    assert rec.close() == tmp_path / "out" / "session.mp4"
+    assert (tmp_path / "out" / "session.mp4").read_bytes() == b"".join(f.tobytes() for f in frames)
+    args = (tmp_path / "bin" / "args").read_text().split()
+    assert args[args.index("-s") + 1] == "10x6" and args[args.index("-r") + 1] == "15"
+    assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "session.mp4"]  # no partial file
+
+
+def test_recorder_reports_an_ffmpeg_failure_and_leaves_nothing(tmp_path, monkeypatch):
+    _fake_ffmpeg(tmp_path / "bin", exit_code=1)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    rec = Recorder(tmp_path / "session.mp4", 15)
+    rec.add(np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(PlayError, match="ffmpeg failed: Unknown encoder"):
+        rec.close()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("session")]
 
 
 def test_play_scripted_records_every_frame_and_the_dream_changes(model, tmp_path):
