@@ -32,6 +32,8 @@ $(STAMP): pyproject.toml constraints.txt
 # packages it takes recorded noises from (optional: without them it skips those voices and noises)
 SPEECH_PACKAGES := espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts festvox-italp16k \
 	festvox-itapc16k festvox-ca-ona-hts asterisk-moh-opsound-wav sound-theme-freedesktop deepin-sound-theme
+# and PortAudio, which `seqgan live` (the live extra, sounddevice) opens the sound card through
+SYSTEM_PACKAGES := $(SPEECH_PACKAGES) libportaudio2
 
 system-packages:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -39,7 +41,7 @@ system-packages:
 		echo "note: espeak-ng is missing; the synthetic speech corpus needs it:"; \
 		echo "      brew install espeak-ng   (macOS)   or your system's espeak-ng package"; }; \
 	else \
-		missing=""; for p in $(SPEECH_PACKAGES); do \
+		missing=""; for p in $(SYSTEM_PACKAGES); do \
 			dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 		done; \
 		if [ -z "$$missing" ]; then :; \
@@ -51,10 +53,10 @@ system-packages:
 			  apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1; } || \
 			for p in $$missing; do \
 				apt-get install -y -qq --no-install-recommends $$p >/dev/null 2>&1 || \
-				echo "warning: could not install $$p; the synthetic speech corpus goes without it"; \
+				echo "warning: could not install $$p; the corpus (or seqgan live) goes without it"; \
 			done; \
 		else \
-			echo "note: the synthetic speech corpus uses these Debian packages (espeak-ng is required):"; \
+			echo "note: the speech corpus and seqgan live use these Debian packages (espeak-ng is required):"; \
 			echo "      sudo apt-get install$$missing"; \
 		fi; \
 	fi
