@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 
 import numpy as np
@@ -213,3 +214,13 @@ def test_full_causal_presets_stream_within_1e4(tmp_path, preset):
     a = np.concatenate([*ours, onnx.flush()], axis=-1)
     b = np.concatenate([*theirs, torch_stream.flush().numpy()], axis=-1)
     assert a.shape == b.shape == (1, 16000) and np.abs(a - b).max() <= 1e-4
+
+
+def test_info_shows_the_graph_its_state_and_metadata(exported, capsys):
+    assert main(["info", exported[2], "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["architecture"] == "CausalMetricGANGenerator" and info["step"] == 3
+    assert info["format"] == "seqgan-onnx-1" and info["stream"]["hop"] == info["length_multiple"]
+    assert "state_in_h0" in info["inputs"] and "state_out_overlap" in info["outputs"]
+    assert main(["info", exported[2]]) == 0
+    assert "state_in_frame" in capsys.readouterr().out

@@ -12,14 +12,15 @@ HELP = "show an exported model's (or a checkpoint's) architecture, size and meta
 
 DESCRIPTION = """\
 Print the architecture, parameter count, sample rate, window, pre-emphasis, training step, seqgan
-version and all other metadata of an exported .safetensors model, of a training checkpoint (.pt
-file or experiment folder), or of a model shipped in the package (by name: what it is, the recipe
+version and all other metadata of an exported .safetensors model, of an exported .onnx graph (with its
+inputs and outputs), of a training checkpoint (.pt file or experiment folder), or of a model shipped in the package (by name: what it is, the recipe
 command that trained it and its results). Without MODEL: the shipped models, one line each.
 
 examples:
   seqgan info                                  # the shipped models
   seqgan info synth_metricgan                  # the default speech enhancer (seqgan enhance without -m)
   seqgan info segan.safetensors
+  seqgan info causal.onnx                      # its metadata, inputs and outputs (the state too)
   seqgan info exp/train_segan/checkpoints/last.pt
 """
 
@@ -67,6 +68,22 @@ def _model_info(path: Path) -> dict[str, Any]:
     info["tensors"] = len(tensors)
     dtypes = sorted({t.get("dtype", "?") for t in tensors.values()})
     info["dtypes"] = ", ".join(dtypes)
+    return info
+
+
+def _onnx_info(path: Path) -> dict[str, Any]:
+    """An exported ONNX graph: its metadata, inputs and outputs (onnxruntime reads it)."""
+    from seqgan.onnx_backend import OnnxGenerator
+
+    graph = OnnxGenerator(path, threads=1)
+    info: dict[str, Any] = {"file": str(path), "format": "seqgan ONNX graph (onnxruntime)"}
+    info.update(graph.metadata)
+
+    def signature(args: list[Any]) -> str:
+        return ", ".join(f"{a.name} {a.type} {list(a.shape)}" for a in args)
+
+    info["inputs"] = signature(graph.session.get_inputs())
+    info["outputs"] = signature(graph.session.get_outputs())
     return info
 
 
@@ -138,6 +155,7 @@ def _list_shipped(as_json: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from seqgan import pretrained
+    from seqgan._optional import MissingExtraError
     from seqgan.export import ModelFileError
 
     if args.model is None:
@@ -147,8 +165,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if entry is not None:
             path = pretrained.get(args.model).path
-        info = _model_info(path) if _looks_like_safetensors(path) else _checkpoint_info(args.model)
-    except (ModelFileError, ValueError) as e:
+        if path.suffix.lower() == ".onnx":
+            info = _onnx_info(path)
+        elif _looks_like_safetensors(path):
+            info = _model_info(path)
+        else:
+            info = _checkpoint_info(args.model)
+    except (ModelFileError, ValueError, MissingExtraError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if entry is not None:
