@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help="exported model (.safetensors, or .onnx) or a shipped model's name (seqgan info lists them); "
-        "default: the package's speech enhancer, synth_metricgan",
+        "default: the package's speech enhancer, synth_metricgan (with --stream: synth_metricgan_causal)",
     )
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="where to write")
     parser.add_argument("--scp", metavar="WAV_SCP", help="a Kaldi `utt path` list; writes OUTDIR/<utt>.wav")
