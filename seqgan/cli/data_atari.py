@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rows / columns to remove from each side of the 210x160 screen",
     )
     g.add_argument(
+        "--branches",
+        action="store_true",
+        help="also record the frame every action leads to from every state (emulator branches; "
+        "a training target that shows the effect of every action, data.branch_prob)",
+    )
+    g.add_argument(
         "--list-games", action="store_true", help="print the games the installed ale-py ships and exit"
     )
 
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             grayscale=args.grayscale,
             resize=tuple(args.resize) if args.resize else None,
             crop=tuple(args.crop),
+            branches=args.branches,
         )
         cfg.check()
     except ValueError as e:
@@ -85,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     ale_py = require("ale_py", "frames")
 
-    settings = {"params": asdict(cfg), "seed": args.seed, "ale_py": ale_py.__version__}
+    params = asdict(cfg)
+    if not cfg.branches:
+        del params["branches"]  # the settings of corpora recorded before branches existed
+    settings = {"params": params, "seed": args.seed, "ale_py": ale_py.__version__}
     return run_corpus(
         args,
         "atari",

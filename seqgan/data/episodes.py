@@ -10,6 +10,9 @@ File layout (``np.savez_compressed``-compatible, read with ``allow_pickle=False`
   ``t -> t + 1`` (the reward for ``actions[t]``); ``0`` where no action followed;
 * ``terminated``: bool ``(T,)``. ``terminated[t]`` marks frame ``t`` as terminal: no transition leads
   out of it, so a training window never spans ``t -> t + 1``;
+* ``branches`` (optional): uint8 ``(T, A, H, W, C)``. ``branches[t, a]`` is the frame action ``a``
+  leads to from frame ``t`` (recorded from the emulator's state, ``seqgan data atari --branches``), so
+  the outcome of every action is known, not only of the one taken; zeros where no transition follows;
 * ``meta``: a JSON object stored as a 0-d unicode array (source, game, frameskip, sticky-action
   probability, seed, versions, ``num_actions``, ``action_meanings``, ...).
 
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 ACTION_NONE = -1  # "no action followed this frame" (last or terminal frame)
-_KEYS = ("frames", "actions", "rewards", "terminated", "meta")
+_KEYS = ("frames", "actions", "rewards", "terminated", "branches", "meta")
 # A fixed timestamp inside the zip makes identical episodes byte-identical files.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -61,6 +64,8 @@ class Episode:
         rewards: float32 ``(T,)`` or ``None``; reward of the transition ``t -> t + 1``.
         terminated: bool ``(T,)``; frame ``t`` is terminal.
         meta: the metadata dictionary.
+        branches: uint8 ``(T, A, H, W, C)`` or ``None``; ``branches[t, a]`` is the frame action ``a``
+            leads to from frame ``t``.
     """
 
     frames: np.ndarray
@@ -68,6 +73,7 @@ class Episode:
     rewards: np.ndarray | None = None
     terminated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     meta: dict[str, Any] = field(default_factory=dict)
+    branches: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -129,6 +135,27 @@ def _check_arrays(
         raise EpisodeError(f"{where}: 'terminated' must be bool; got {terminated.dtype}")
 
 
+def _check_branches(
+    where: str, branches: np.ndarray, frames_shape: tuple[int, ...], num_actions: int | None
+) -> None:
+    """Raises :class:`EpisodeError` unless ``branches`` is uint8 ``(T, A, H, W, C)`` matching the frames."""
+    t, rest = frames_shape[0], tuple(frames_shape[1:])
+    if (
+        branches.dtype != np.uint8
+        or branches.ndim != 5
+        or branches.shape[0] != t
+        or branches.shape[2:] != rest
+    ):
+        raise EpisodeError(
+            f"{where}: 'branches' must be uint8 (T, A, H, W, C) = ({t}, A, {', '.join(map(str, rest))}); "
+            f"got {branches.dtype} {branches.shape}"
+        )
+    if num_actions is not None and branches.shape[1] != num_actions:
+        raise EpisodeError(
+            f"{where}: 'branches' holds {branches.shape[1]} actions, the episode has {num_actions}"
+        )
+
+
 def write_episode(
     path: str | os.PathLike,
     frames: np.ndarray,
@@ -136,6 +163,7 @@ def write_episode(
     rewards: np.ndarray | Sequence[float] | None = None,
     terminated: np.ndarray | Sequence[bool] | None = None,
     meta: Mapping[str, Any] | None = None,
+    branches: np.ndarray | None = None,
 ) -> None:
     """Writes one episode atomically (a temporary file beside ``path``, then a rename).
 
@@ -147,6 +175,7 @@ def write_episode(
         rewards: ``(T,)`` reward of the transition ``t -> t + 1``.
         terminated: bools ``(T,)``; all False when omitted.
         meta: JSON-serialisable metadata; ``format`` and ``versions`` (seqgan, numpy) are added.
+        branches: uint8 ``(T, A, H, W, C)``: the frame each action leads to from each frame.
 
     Raises:
         EpisodeError: the arrays do not follow the layout above.
@@ -164,6 +193,10 @@ def write_episode(
         rewards = np.asarray(rewards, dtype=np.float32)
     term = np.zeros(frames.shape[0], dtype=bool) if terminated is None else np.asarray(terminated, dtype=bool)
     _check_arrays(str(path), frames, actions, rewards, term)
+    if branches is not None:
+        if actions is None:
+            raise EpisodeError(f"{path}: 'branches' needs 'actions'")
+        _check_branches(str(path), np.asarray(branches), frames.shape, None)
 
     full_meta = {"format": FORMAT_VERSION, **dict(meta or {})}
     full_meta["versions"] = {**_versions(), **dict(full_meta.get("versions", {}))}
@@ -177,6 +210,8 @@ def write_episode(
         arrays["actions"] = actions
     if rewards is not None:
         arrays["rewards"] = rewards
+    if branches is not None:
+        arrays["branches"] = np.ascontiguousarray(branches)
     arrays["meta"] = np.array(meta_json)  # 0-d unicode array: loads without pickle
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,13 +224,17 @@ def write_episode(
             zf.writestr(info, buf.getvalue())
 
 
-def read_episode(path: str | os.PathLike, *, load_frames: bool = True) -> Episode:
+def read_episode(
+    path: str | os.PathLike, *, load_frames: bool = True, load_branches: bool = False
+) -> Episode:
     """Reads and checks one episode file.
 
     Args:
         path: an episode ``.npz``.
         load_frames: False reads everything but the frames (``frames`` is then an empty
             ``(0, H, W, C)`` array with the right frame shape) — cheap for metadata and statistics.
+        load_branches: also read ``branches`` (A times the size of the frames); with False, or when
+            the file has none, ``branches`` is None.
 
     Raises:
         EpisodeError: the file is missing, not an npz archive, lacks ``frames`` or ``meta``, or its
@@ -231,6 +270,7 @@ def read_episode(path: str | os.PathLike, *, load_frames: bool = True) -> Episod
             actions = npz["actions"] if "actions" in names else None
             rewards = npz["rewards"] if "rewards" in names else None
             terminated = npz["terminated"] if "terminated" in names else None
+            branches = npz["branches"] if load_branches and "branches" in names else None
             meta_arr = npz["meta"]
     except EpisodeError:
         raise
@@ -253,7 +293,15 @@ def read_episode(path: str | os.PathLike, *, load_frames: bool = True) -> Episod
         _check_arrays(str(path), frames, actions, rewards, terminated)
     else:
         _check_arrays(str(path), np.zeros((t, 1, 1, 1), np.uint8), actions, rewards, terminated)
-    return Episode(frames=frames, actions=actions, rewards=rewards, terminated=terminated, meta=meta)
+    if branches is not None:
+        if actions is None:
+            raise EpisodeError(f"{path}: 'branches' needs 'actions'; {hint}")
+        shape = frames.shape if load_frames else (t, *frames.shape[1:])
+        num = int(meta["num_actions"]) if "num_actions" in meta else None
+        _check_branches(str(path), branches, shape, num)
+    return Episode(
+        frames=frames, actions=actions, rewards=rewards, terminated=terminated, meta=meta, branches=branches
+    )
 
 
 def episode_length(path: str | os.PathLike) -> int:

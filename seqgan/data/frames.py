@@ -129,6 +129,13 @@ class FrameWindows(Dataset):
     does, the draw with the most motion is kept. (Mathieu et al. trained on 32x32 patches chosen to
     contain enough motion; the threshold is this toolkit's choice, e.g. 1e-3.)
 
+    With ``branch_prob > 0`` (episodes recorded with ``seqgan data atari --branches``, one-step
+    windows) a window's target is, with that probability, replaced by the frame a uniformly drawn action
+    leads to from the last context frame (the episode's ``branches``), and its action by that one (the
+    draw from ``(seed, index)``). The recorded policy's action is predictable from the context (a sticky
+    policy keeps moving the way it moved); a drawn action is not, so only a model that reads the action
+    predicts its outcome.
+
     Args:
         scp_path: ``data/<set>/episodes.scp``.
         context: K, the number of context frames.
@@ -142,10 +149,11 @@ class FrameWindows(Dataset):
         max_per_episode: keep at most this many windows per episode (the first ones).
         min_motion: patch motion threshold (see above); 0 disables the motion preference.
         motion_tries: at most this many patch draws per example.
+        branch_prob: the probability of a drawn action's branch as the target (see above).
 
     Raises:
-        EpisodeError: the episode list or an episode is broken, frame shapes differ, or some episodes
-            have actions and others not.
+        EpisodeError: the episode list or an episode is broken, frame shapes differ, some episodes
+            have actions and others not, or ``branch_prob > 0`` and an episode has no branches.
     """
 
     def __init__(
@@ -161,7 +169,15 @@ class FrameWindows(Dataset):
         max_per_episode: int | None = None,
         min_motion: float = 0.0,
         motion_tries: int = 10,
+        branch_prob: float = 0.0,
     ) -> None:
+        if not 0.0 <= branch_prob <= 1.0:
+            raise ValueError(f"branch_prob must lie in [0, 1], got {branch_prob}")
+        if branch_prob > 0 and (horizon != 1 or not in_memory):
+            raise ValueError(
+                f"branch_prob > 0 needs one-step windows held in memory (horizon 1, in_memory); got "
+                f"horizon {horizon}, in_memory {in_memory}"
+            )
         if context < 1 or horizon < 1 or stride < 1 or motion_tries < 1:
             raise ValueError(
                 f"context ({context}), horizon ({horizon}), stride ({stride}) and motion_tries ({motion_tries}) "
@@ -176,6 +192,7 @@ class FrameWindows(Dataset):
         self.in_memory = bool(in_memory)
         self.min_motion = float(min_motion)
         self.motion_tries = int(motion_tries)
+        self.branch_prob = float(branch_prob)
 
         entries = read_episodes_scp(self.scp_path)
         if not entries:
@@ -185,6 +202,7 @@ class FrameWindows(Dataset):
         self._frames: list[np.ndarray] | None = [] if self.in_memory else None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._actions: list[np.ndarray | None] = []
+        self._branches: list[np.ndarray] = []
         self.episode_meta: list[dict[str, Any]] = []
 
         starts: list[np.ndarray] = []
@@ -192,7 +210,16 @@ class FrameWindows(Dataset):
         num_actions = 0
         length = self.context + self.horizon
         for i, path in enumerate(self.episode_paths):
-            ep = read_episode(path, load_frames=self.in_memory)
+            ep = read_episode(path, load_frames=self.in_memory, load_branches=self.branch_prob > 0)
+            if self.branch_prob > 0:
+                if ep.branches is None:
+                    raise EpisodeError(
+                        f"{path}: no 'branches' array, which branch_prob > 0 needs; record the episodes "
+                        "with seqgan data atari --branches"
+                    )
+                t, a = ep.branches.shape[:2]
+                converted = self._convert(ep.branches.reshape(t * a, *ep.branches.shape[2:]))
+                self._branches.append(converted.reshape(t, a, *converted.shape[1:]))
             if self.in_memory:
                 frames = self._convert(ep.frames)
                 ep_shape = frames.shape[1:]
@@ -284,6 +311,14 @@ class FrameWindows(Dataset):
         ep, t0 = int(self._episode_of[index]), int(self._start[index])
         k, s = self.context, self.horizon
         window = self._episode_frames(ep)[t0 : t0 + k + s]  # (K+S, H, W, C) uint8
+        branch_action = None
+        if self.branch_prob > 0:
+            rng = np.random.default_rng((abs(seed), index, 1))
+            if rng.random() < self.branch_prob:
+                branches = self._branches[ep][t0 + k - 1]  # (A, H, W, C): every action's next frame
+                branch_action = int(rng.integers(branches.shape[0]))
+                window = window.copy()
+                window[k] = branches[branch_action]
         if self.patch_size > 0:
             window = self._patch(window, np.random.default_rng((abs(seed), index)))
         x = to_pm1(window)
@@ -293,6 +328,8 @@ class FrameWindows(Dataset):
             a = actions[t0 : t0 + k + s].copy()
             if a[-1] == ACTION_NONE:
                 a[-1] = 0  # the slot after the last target predicts nothing; keep indices valid
+            if branch_action is not None:
+                a[k - 1] = branch_action
             item["actions"] = torch.from_numpy(a)
         return item
 

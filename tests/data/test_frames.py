@@ -255,3 +255,77 @@ def test_sequences_for_rollouts(tmp_path):
     item = seqs[1]
     assert item["target"].shape == (5, 1, 8, 8) and item["actions"].shape == (9,)
     assert len(FrameSequences(scp, context=4, horizon=5, max_per_episode=1)) == 2
+
+
+# -- emulator branches ---------------------------------------------------------------------------------
+
+
+def _branch_set(tmp_path, t=6, num_actions=3):
+    """One episode whose branch frame for (t, a) holds 100 + 10 a + t, so a target names its branch."""
+    frames = _frames(t)
+    acts = (np.arange(t) % num_actions).astype(np.int64)
+    acts[-1] = -1
+    values = 100 + 10 * np.arange(num_actions)[None, :] + np.arange(t)[:, None]
+    branches = np.broadcast_to(
+        values.astype(np.uint8)[:, :, None, None, None], (t, num_actions, 8, 8, 1)
+    ).copy()
+    path = tmp_path / "eps" / "ep0.npz"
+    write_episode(path, frames, actions=acts, meta={"num_actions": num_actions}, branches=branches)
+    write_episodes_scp(tmp_path / "episodes.scp", {"ep0": str(path)})
+    return tmp_path / "episodes.scp", path, branches
+
+
+def test_branches_roundtrip_and_checks(tmp_path):
+    scp, path, branches = _branch_set(tmp_path)
+    assert read_episode(path).branches is None  # not read unless asked
+    np.testing.assert_array_equal(read_episode(path, load_branches=True).branches, branches)
+    assert read_episode(path, load_frames=False, load_branches=True).branches.shape == branches.shape
+    with pytest.raises(EpisodeError, match="branches.*uint8"):
+        write_episode(tmp_path / "bad.npz", _frames(6), actions=np.zeros(6, np.int64), branches=branches[:5])
+    with pytest.raises(EpisodeError, match="needs 'actions'"):
+        write_episode(tmp_path / "bad.npz", _frames(6), branches=branches)
+    with pytest.raises(EpisodeError, match="3 actions, the episode has 4"):
+        write_episode(
+            tmp_path / "b4.npz",
+            _frames(6),
+            actions=np.zeros(6, np.int64),
+            branches=branches,
+            meta={"num_actions": 4},
+        )
+        read_episode(tmp_path / "b4.npz", load_branches=True)
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_windows_branch_targets(tmp_path):
+    scp, _, _ = _branch_set(tmp_path)
+    plain = FrameWindows(scp, context=2, horizon=1)
+    always = FrameWindows(scp, context=2, horizon=1, branch_prob=1.0)
+    half = FrameWindows(scp, context=2, horizon=1, branch_prob=0.5)
+    for i in range(len(always)):
+        item = always[(i, 3)]
+        t_last = item["start"] + 1
+        a = int(item["actions"][1])  # the drawn action, in the slot that leads to the target
+        value = round((float(item["target"][0, 0, 0, 0]) + 1) * 127.5)
+        assert value == 100 + 10 * a + t_last  # the branch of that action from the last context frame
+        torch.testing.assert_close(item["context"], plain[i]["context"])
+        assert item["actions"][0] == plain[i]["actions"][0]  # the context's own action is kept
+    drawn = [int(always[(i, s)]["actions"][1]) for i in range(len(always)) for s in range(20)]
+    assert set(drawn) == {0, 1, 2}  # every action is drawn
+    kinds = [
+        round((float(half[(i, s)]["target"][0, 0, 0, 0]) + 1) * 127.5) >= 100
+        for i in range(4)
+        for s in range(25)
+    ]
+    assert 0.3 < np.mean(kinds) < 0.7
+    torch.testing.assert_close(half[(2, 7)]["target"], half[(2, 7)]["target"])  # seeded
+
+
+def test_windows_branches_refused_where_they_cannot_work(tmp_path):
+    scp, _, _ = _branch_set(tmp_path)
+    with pytest.raises(ValueError, match="horizon 1"):
+        FrameWindows(scp, context=2, horizon=2, branch_prob=0.5)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        FrameWindows(scp, context=2, branch_prob=1.5)
+    plain = _make_set(tmp_path / "plain", [6], actions=True)
+    with pytest.raises(EpisodeError, match="ep0.npz: no 'branches'.*--branches"):
+        FrameWindows(plain, context=2, branch_prob=0.5)

@@ -243,3 +243,23 @@ def test_atari_command_grayscale_crop(tmp_path):
     )
     assert ep.meta["params"]["crop"] == [34, 16, 0, 0]
     assert _run(data_atari, ["--out", str(tmp_path / "x"), "--game", "NoSuchGame"]) == 2
+
+
+def test_atari_branches_show_every_action_without_changing_the_recording():
+    from seqgan.data.synth.atari import AtariConfig, record_atari_episode
+
+    cfg = AtariConfig(
+        game="Pong", max_frames=40, resize=(40, 40), grayscale=True, sticky_actions=0.0, policy="sticky"
+    )
+    plain = record_atari_episode(cfg, seed=3, index=0)
+    cfg.branches = True
+    ep = record_atari_episode(cfg, seed=3, index=0)
+    np.testing.assert_array_equal(ep["frames"], plain["frames"])  # the branches leave the game alone
+    np.testing.assert_array_equal(ep["actions"], plain["actions"])
+    b, f, a = ep["branches"], ep["frames"], ep["actions"]
+    assert b.shape == (40, 6, 40, 40, 1) and b.dtype == np.uint8 and not b[-1].any()
+    for t in range(39):  # without sticky actions the taken action's branch is the recorded next frame
+        np.testing.assert_array_equal(b[t, a[t]], f[t + 1])
+    outcomes = [len({b[t, i].tobytes() for i in range(6)}) for t in range(39)]
+    assert max(outcomes) >= 2  # the actions lead to different frames
+    assert "branches" in ep["meta"] and "branches" not in plain

@@ -78,6 +78,8 @@ def test_registered_and_config_checks(tmp_path):
         make_task(tmp_path, actions=False, loss={"wrong_action_prob": 0.5})
     with pytest.raises(ConfigError, match="objective"):
         make_task(tmp_path, loss={"objective": "nsgam"})
+    with pytest.raises(ConfigError, match="branch_prob 0.5 needs one-step windows"):
+        make_task(tmp_path, data={"branch_prob": 0.5})  # horizon 3
 
 
 def test_actions_required_when_the_model_is_conditioned(tmp_path):

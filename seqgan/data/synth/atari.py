@@ -11,6 +11,16 @@ Actions are indices into the game's *minimal* action set; their names are in the
 frame has ``-1``. Policies: ``random`` (uniform each step) or ``sticky`` (repeat the previous choice
 with probability ``repeat_prob``, else uniform) — the latter gives longer runs of one action, which
 makes the effect of actions easier to learn.
+
+With ``branches`` the emulator also shows what *every* action does at every step: before each step
+its state is cloned (``ALEInterface.cloneState``) into a second emulator with sticky actions off, where
+each action of the minimal set is played for one step (``frameskip`` frames, the last one kept); the
+converted screens are the episode's ``branches`` array, ``branches[t, a]`` the frame action ``a`` leads
+to from frame ``t``. The recording itself is unchanged (the second emulator never touches the first),
+so a corpus with branches has the same frames and actions as one without. A policy's actions are
+correlated with what the frames already show (a sticky policy keeps moving the paddle the way it
+moved), so a model trained on the recorded transitions alone can predict well while ignoring the
+action; the branches show it the outcome of every action from the same state.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ class AtariConfig:
     grayscale: bool = False
     resize: tuple[int, int] | None = None  # (H, W), after cropping
     crop: tuple[int, int, int, int] = (0, 0, 0, 0)  # rows/columns removed: top, bottom, left, right
+    branches: bool = False  # also record the frame every action leads to from every state
 
     def check(self) -> None:
         if self.frameskip < 1 or self.max_frames < 1:
@@ -112,6 +123,19 @@ def _convert(frames: Sequence[np.ndarray], cfg: AtariConfig) -> np.ndarray:
     return x
 
 
+def _branch_screens(branch: Any, state: Any, action_set: Sequence[Any], frameskip: int) -> list[np.ndarray]:
+    """The screen each action leads to from ``state``, played for one step on the ``branch`` emulator."""
+    screens = []
+    for a in action_set:
+        branch.restoreState(state)
+        for _ in range(frameskip):
+            branch.act(a)
+            if branch.game_over(with_truncation=False):
+                break
+        screens.append(branch.getScreenRGB())
+    return screens
+
+
 def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, Any]:
     """Plays one episode with the configured policy and records it.
 
@@ -122,7 +146,8 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
 
     Returns:
         ``{"frames": uint8 (T, H, W, C), "actions": int64 (T,), "rewards": float32 (T,),
-        "terminated": bool (T,), "meta": dict}`` for :func:`seqgan.data.episodes.write_episode`.
+        "terminated": bool (T,), "meta": dict}`` for :func:`seqgan.data.episodes.write_episode`, and
+        with ``cfg.branches`` ``"branches"``: uint8 ``(T, A, H, W, C)`` (zeros after the last frame).
     """
     ale_py = require("ale_py", "frames")
 
@@ -135,6 +160,9 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
     action_set = list(ale.getMinimalActionSet())
     n = len(action_set)
     raw_shape = ale.getScreenRGB().shape
+    branch = _make_ale(game, ale_seed, 0.0) if cfg.branches else None
+    branch_chunks: list[np.ndarray] = []
+    branch_pending: list[np.ndarray] = []
 
     converted: list[np.ndarray] = []
     pending = [ale.getScreenRGB()]
@@ -148,6 +176,11 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
         else:
             a = int(rng.integers(n))
         prev = a
+        if branch is not None:
+            branch_pending += _branch_screens(branch, ale.cloneState(), action_set, cfg.frameskip)
+            if len(branch_pending) >= 256:
+                branch_chunks.append(_convert(branch_pending, cfg))
+                branch_pending = []
         total = 0.0
         for _ in range(cfg.frameskip):
             total += ale.act(action_set[a])
@@ -163,6 +196,13 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
     if pending:
         converted.append(_convert(pending, cfg))
     frames = np.concatenate(converted)
+    branches = None
+    if branch is not None:
+        if branch_pending:
+            branch_chunks.append(_convert(branch_pending, cfg))
+        after = np.concatenate(branch_chunks) if branch_chunks else np.zeros((0, *frames.shape[1:]), np.uint8)
+        branches = np.zeros((len(frames), n, *frames.shape[1:]), np.uint8)  # none after the last frame
+        branches[: len(frames) - 1] = after.reshape(len(frames) - 1, n, *frames.shape[1:])
     game_over = bool(ale.game_over(with_truncation=False))
     terminated = np.zeros(len(frames), bool)
     terminated[-1] = game_over
@@ -189,10 +229,14 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
         "actions_convention": "actions[t] is chosen after frame t and leads to frame t+1; -1 after the last frame",
         "versions": {"ale_py": ale_py.__version__},
     }
-    return {
+    episode = {
         "frames": frames,
         "actions": np.asarray([*actions, -1], np.int64),
         "rewards": np.asarray([*rewards, 0.0], np.float32),
         "terminated": terminated,
         "meta": meta,
     }
+    if branches is not None:
+        meta["branches"] = "branches[t, a]: the frame action a leads to from frame t (sticky actions off)"
+        episode["branches"] = branches
+    return episode

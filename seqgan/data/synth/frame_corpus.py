@@ -109,6 +109,7 @@ def build_frame_corpus(
             rewards=ep.get("rewards"),
             terminated=ep.get("terminated"),
             meta=ep.get("meta"),
+            branches=ep.get("branches"),
         )
         entries[key] = str(path)
         num_frames += int(ep["frames"].shape[0])

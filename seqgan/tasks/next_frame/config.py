@@ -61,6 +61,9 @@ class FrameDataConfig:
     min_motion: float = 0.0  # prefer patches with motion (see FrameWindows)
     motion_tries: int = 10
     in_memory: bool = True
+    # > 0: that fraction of the targets is the frame a drawn action leads to (the episodes' emulator
+    # branches, seqgan data atari --branches; one-step windows, horizon 1)
+    branch_prob: float = 0.0
 
     def check(self) -> list[str]:
         found = [
@@ -71,7 +74,13 @@ class FrameDataConfig:
             at_least(self, "max_per_episode", 0, "0: no limit"),
             at_least(self, "min_motion", 0),
             at_least(self, "motion_tries", 1),
+            in_range(self, "branch_prob", 0.0, 1.0),
         ]
+        if self.branch_prob > 0 and (self.horizon != 1 or not self.in_memory):
+            found.append(
+                f"branch_prob {self.branch_prob} needs one-step windows in memory (horizon 1, in_memory "
+                f"true); got horizon {self.horizon}, in_memory {self.in_memory}"
+            )
         if self.resize and (len(self.resize) != 2 or min(self.resize) < 1):
             found.append(f"resize must be empty or [H, W] with H, W >= 1, got {self.resize}")
         return collect(*found)

@@ -136,6 +136,7 @@ class NextFrameTask(GANTask):
                 stride=d.stride,
                 min_motion=d.min_motion,
                 motion_tries=d.motion_tries,
+                branch_prob=d.branch_prob,
                 **self._window_args(),
             )
             self._check_dataset(self._train_set, d.train_scp)
