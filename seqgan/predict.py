@@ -43,30 +43,51 @@ __all__ = [
 ]
 
 
-def _predict_next(generator: nn.Module, context: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
-    """The finest next-frame prediction, whatever the generator's interface."""
+def _predict_next(
+    generator: nn.Module, context: torch.Tensor, actions: torch.Tensor | None, state: Any = None
+) -> tuple[torch.Tensor, Any]:
+    """The finest next-frame prediction and the generator's new state, whatever its interface.
+
+    A recurrent generator (``recurrent`` true, with ``predict_step(context, actions, state) -> (frame,
+    state)``) steps its state; any other generator is called without one and the state stays ``None``.
+    """
+    if getattr(generator, "recurrent", False):
+        return generator.predict_step(context, actions, state)
     predict = getattr(generator, "predict", None)
     if predict is None:  # a wrapped module: call it and take the finest scale
         out = generator(context, actions)
-        return out[-1] if isinstance(out, (list, tuple)) else out
-    return predict(context, actions)
+        return (out[-1] if isinstance(out, (list, tuple)) else out), None
+    return predict(context, actions), None
 
 
 def rollout(
-    generator: nn.Module, context: torch.Tensor, steps: int, actions: torch.Tensor | None = None
-) -> torch.Tensor:
+    generator: nn.Module,
+    context: torch.Tensor,
+    steps: int,
+    actions: torch.Tensor | None = None,
+    state: Any = None,
+    return_state: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, Any]:
     """Predicts ``steps`` frames autoregressively, feeding each prediction back as context.
+
+    A recurrent generator (``generator.recurrent``, e.g. ``MultiScaleGenerator(recurrent=True)``) also
+    carries its state from step to step, starting from ``state`` (``None``: the zero state at the
+    context, see :class:`~seqgan.models.frame_gan.MultiScaleGenerator`).
 
     Args:
         generator: a next-frame generator: ``predict(context, actions) -> (B, C, H, W)``, or a module
-            whose forward returns that or a list of per-scale predictions (finest last).
+            whose forward returns that or a list of per-scale predictions (finest last); or a recurrent
+            one with ``predict_step(context, actions, state) -> ((B, C, H, W), state)``.
         context: ``(B, K, C, H, W)`` in [-1, 1].
         steps: number of frames to predict.
         actions: ``(B, A)`` long with ``A >= K + steps - 1``, aligned with the frames (``actions[:, t]``
             leads from frame ``t`` to ``t + 1``; frame 0 is the first context frame), or ``None``.
+        state: the state a previous rollout of a recurrent generator returned, when ``context``
+            continues it (as ``seqgan play`` does); ``None`` otherwise.
+        return_state: also return the state after the last step (``None`` when not recurrent).
 
     Returns:
-        ``(B, steps, C, H, W)``.
+        ``(B, steps, C, H, W)``; with ``return_state``, ``(that, state)``.
     """
     if context.dim() != 5:
         raise ValueError(f"context must be (batch, K, C, H, W), got {tuple(context.shape)}")
@@ -79,10 +100,11 @@ def rollout(
     preds = []
     for s in range(steps):
         window = None if actions is None else actions[:, s : s + k]
-        nxt = _predict_next(generator, context, window)
+        nxt, state = _predict_next(generator, context, window, state)
         preds.append(nxt)
         context = torch.cat([context[:, 1:], nxt.unsqueeze(1)], dim=1)
-    return torch.stack(preds, dim=1)
+    frames = torch.stack(preds, dim=1)
+    return (frames, state) if return_state else frames
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,6 +22,12 @@ frame to the predicted frame. With ``action_planes`` the one-hot action also ent
 as constant planes (one per action), so that the first convolutions of every scale see it beside the
 frames: an additive path next to the multiplicative one, cheap, and off in the published presets.
 
+Recurrent state (Oh et al.'s recurrent variant). With ``recurrent`` a convolutional GRU
+(:class:`~seqgan.models.conv_gru.ConvGRUCell`) follows each scale's middle hidden layer (after the
+action transform, where there is one) and carries a state per scale from one prediction to the next, so
+that the model can remember what the K-frame window has forgotten (velocities, objects that left the
+window). The state is a tuple of tensors, one per scale; see :meth:`MultiScaleGenerator.step`.
+
 Discriminator. One conditional discriminator per scale sees the pooled context stacked with a real or
 predicted frame: VALID convolutions with ReLU, one 2x2 max-pool, then fully connected layers ending in a
 raw logit (the sigmoid lives in the objective). With VALID convolutions the size of the first fully
@@ -34,17 +40,19 @@ show real frames with wrong actions as fake (GameGAN).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeAlias
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from seqgan.models.base import register_model
+from seqgan.models.conv_gru import ConvGRUCell
 
 __all__ = [
     "PRESETS",
     "ActionTransform",
+    "GeneratorState",
     "MultiScaleDiscriminator",
     "MultiScaleGenerator",
     "build_frame_gan",
@@ -119,6 +127,11 @@ class ActionTransform(nn.Module):
         return self.dec(self.enc(h) * factor)
 
 
+GeneratorState: TypeAlias = tuple[torch.Tensor, ...]
+"""The state of a recurrent :class:`MultiScaleGenerator`: one ``(B, width, H/f, W/f)`` tensor per scale,
+coarsest first (``width`` the scale's middle hidden width, ``f`` its pooling factor)."""
+
+
 class _ScaleGenerator(nn.Module):
     """One scale of the generator: SAME convolutions with ReLU, the last one linear (``tanh`` follows)."""
 
@@ -130,6 +143,7 @@ class _ScaleGenerator(nn.Module):
         kernels: list[int],
         num_actions: int,
         action_factors: int,
+        recurrent: bool = False,
     ) -> None:
         super().__init__()
         if len(kernels) != len(channels) + 1:
@@ -150,16 +164,33 @@ class _ScaleGenerator(nn.Module):
                 raise ValueError("action conditioning needs at least one hidden layer per scale")
             width = channels[self.action_at]
             self.action = ActionTransform(width, num_actions, action_factors or width)
+        # the recurrent cell sits at the same place, after the action interaction
+        self.cell = None
+        if recurrent:
+            if not channels:
+                raise ValueError("a recurrent generator needs at least one hidden layer per scale")
+            self.cell = ConvGRUCell(channels[self.action_at])
+        self.state_channels = channels[self.action_at] if recurrent else 0
 
     def forward(self, x: torch.Tensor, action: torch.Tensor | None) -> torch.Tensor:
+        """The linear output (with a cell: from the zero state)."""
+        return self.step(x, action, None)[0]
+
+    def step(
+        self, x: torch.Tensor, action: torch.Tensor | None, h: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The linear output and the new state (``None`` without a cell)."""
         for i, conv in enumerate(self.convs):
             x = conv(x)
             if i == len(self.convs) - 1:
                 break
             x = F.relu(x)
-            if self.action is not None and i == self.action_at:
-                x = F.relu(self.action(x, action))
-        return x
+            if i == self.action_at:
+                if self.action is not None:
+                    x = F.relu(self.action(x, action))
+                if self.cell is not None:
+                    h = x = self.cell(x, h)
+        return x, h
 
 
 @register_model()
@@ -181,9 +212,23 @@ class MultiScaleGenerator(nn.Module):
             ``tanh`` residual, so an untrained network starts near copy-last-frame and the static
             background costs nothing (the paper's chain, off by default, sums residuals from the
             coarsest prediction up).
+        recurrent: carry a state across steps (Oh et al.'s recurrent variant): a convolutional GRU
+            (:class:`~seqgan.models.conv_gru.ConvGRUCell`, 3x3 gates) after each scale's middle hidden
+            layer, after the action transform where there is one; its output replaces that layer's
+            features and is the scale's new state. A GRU rather than an LSTM: one state tensor per scale instead of two (a smaller
+            state to carry, export and feed back) and three gate convolutions instead of four, which
+            matters on CPU; the LSTM's separate memory cell buys little over a rollout of a few
+            steps. Off by default (the presets); when off the module, its weights and its outputs are
+            exactly those of the feed-forward generator.
 
     ``forward`` returns the per-scale predictions, coarsest first; ``predict`` the finest one for frames
-    of any size.
+    of any size. A recurrent generator also steps a state: ``step(context, actions, state) -> (preds,
+    new_state)`` and ``predict_step`` (the finest prediction, padded and clamped as ``predict``), with
+    ``state`` a :data:`GeneratorState` (a tuple of tensors, one per scale) or ``None`` for the zero
+    state; ``forward`` and ``predict`` without a state are one step from the zero state. A rollout
+    starts from the zero state at its K context frames (the first prediction encodes the K frames
+    feed-forward, as Oh et al.'s models do; the context is not run through the cell first) and feeds
+    each step's state to the next (:func:`seqgan.predict.rollout`).
     """
 
     def __init__(
@@ -197,6 +242,7 @@ class MultiScaleGenerator(nn.Module):
         action_factors: int = 0,
         action_planes: bool = False,
         from_last: bool = False,
+        recurrent: bool = False,
     ) -> None:
         super().__init__()
         paper = PRESETS["mathieu2016"]["generator"]
@@ -218,27 +264,41 @@ class MultiScaleGenerator(nn.Module):
             raise ValueError("action_planes needs an action-conditioned generator (num_actions > 0)")
         self.action_planes = bool(action_planes)
         self.from_last = bool(from_last)
+        self.recurrent = bool(recurrent)
         planes = num_actions if action_planes else 0
         self.scales = nn.ModuleList()
         for i, (ch, ks) in enumerate(zip(channels, kernels)):
             in_ch = context * num_channels + (num_channels if i > 0 else 0) + planes
-            self.scales.append(_ScaleGenerator(in_ch, num_channels, ch, ks, num_actions, action_factors))
+            self.scales.append(
+                _ScaleGenerator(in_ch, num_channels, ch, ks, num_actions, action_factors, self.recurrent)
+            )
 
     @property
     def multiple(self) -> int:
         """Frame sizes ``forward`` accepts are multiples of this (the coarsest pooling factor)."""
         return self.scale_factors[0]
 
-    def forward(self, context: torch.Tensor, actions: torch.Tensor | None = None) -> list[torch.Tensor]:
+    def forward(
+        self,
+        context: torch.Tensor,
+        actions: torch.Tensor | None = None,
+        state: GeneratorState | None = None,
+        return_state: bool = False,
+    ) -> list[torch.Tensor] | tuple[list[torch.Tensor], GeneratorState | None]:
         """Predicts the next frame at every scale.
 
         Args:
             context: ``(B, K, C, H, W)`` in [-1, 1]; ``H`` and ``W`` multiples of ``self.multiple``.
             actions: ``(B, K)`` or ``(B,)`` long when ``num_actions > 0`` (see :func:`last_action`).
+            state: a recurrent generator's state from the previous step (:data:`GeneratorState`);
+                ``None``: the zero state. Must be ``None`` when the generator is not recurrent.
+            return_state: also return the new state (as :meth:`step` does; ``None`` when not
+                recurrent). A keyword of ``forward`` so that a wrapped module (DDP) can step.
 
         Returns:
             ``[(B, C, H/f, W/f) for f in scale_factors]``, coarsest first: the coarsest in [-1, 1], the
-            others sums of residuals in [-1, 1] (not clamped, see the module notes).
+            others sums of residuals in [-1, 1] (not clamped, see the module notes); with
+            ``return_state``, ``(that list, new state)``.
         """
         b, k, c, h, w = context.shape
         if k != self.context or c != self.num_channels:
@@ -263,21 +323,30 @@ class MultiScaleGenerator(nn.Module):
             raise ValueError(
                 f"actions must lie in [0, {self.num_actions}), got {action.min()}..{action.max()}"
             )
+        self._check_state(state, b, h, w)
         flat = context.reshape(b, k * c, h, w)
         preds: list[torch.Tensor] = []
+        new_state: list[torch.Tensor] = []
         change = None  # from_last: the predicted change from the last context frame, at the previous scale
-        for factor, scale in zip(self.scale_factors, self.scales):
+        for i, (factor, scale) in enumerate(zip(self.scale_factors, self.scales)):
             x = pool_frames(flat, factor)
+            prev = None if state is None else state[i]
             if self.action_planes:
                 assert action is not None
                 onehot = F.one_hot(action, self.num_actions).to(x.dtype)[:, :, None, None]
                 x = torch.cat([x, onehot.expand(-1, -1, *x.shape[-2:])], dim=1)
-            if not preds:
-                step = torch.tanh(scale(x, action))
-                up = None
-            else:
+            up = None
+            if preds:
                 up = F.interpolate(preds[-1], size=x.shape[-2:], mode="bilinear", align_corners=False)
-                step = torch.tanh(scale(torch.cat([x, up], dim=1), action))
+                x_in = torch.cat([x, up], dim=1)
+            else:
+                x_in = x
+            if self.recurrent:
+                out, hidden = scale.step(x_in, action, prev)
+                new_state.append(hidden)
+            else:
+                out = scale(x_in, action)
+            step = torch.tanh(out)
             if self.from_last:
                 # the residual chain runs on changes: last frame (at this scale) + the coarser change + a residual
                 if change is not None:
@@ -288,10 +357,73 @@ class MultiScaleGenerator(nn.Module):
                 preds.append(x[:, (k - 1) * c : k * c] + step)
             else:
                 preds.append(step if up is None else up + step)
+        if return_state:
+            return preds, tuple(new_state) if self.recurrent else None
         return preds
 
+    def _check_state(self, state: GeneratorState | None, batch: int, height: int, width: int) -> None:
+        if state is None:
+            return
+        if not self.recurrent:
+            raise ValueError("this generator is not recurrent (recurrent=False): it takes no state")
+        expected = [
+            (batch, scale.state_channels, height // f, width // f)
+            for f, scale in zip(self.scale_factors, self.scales)
+        ]
+        got = [tuple(t.shape) for t in state] if isinstance(state, (tuple, list)) else None
+        if got != expected:
+            raise ValueError(
+                f"state must be a tuple of {len(expected)} tensors (one per scale) of shapes {expected} "
+                f"for this batch and frame size, got {got if got is not None else type(state).__name__}; "
+                "pass None to start from the zero state"
+            )
+
+    def step(
+        self, context: torch.Tensor, actions: torch.Tensor | None = None, state: GeneratorState | None = None
+    ) -> tuple[list[torch.Tensor], GeneratorState | None]:
+        """One step of a rollout: the per-scale predictions (as :meth:`forward`) and the new state.
+
+        Args:
+            context: ``(B, K, C, H, W)`` in [-1, 1]; ``H`` and ``W`` multiples of ``self.multiple``.
+            actions: as for :meth:`forward`.
+            state: the previous step's state, ``None`` for the zero state (the first step).
+
+        Returns:
+            ``(preds, new_state)``: ``new_state`` a :data:`GeneratorState`, ``None`` when the generator
+            is not recurrent.
+        """
+        return self(context, actions, state, return_state=True)
+
+    def _pad(self, context: torch.Tensor) -> torch.Tensor:
+        """Replicate-pads ``(B, K, C, H, W)`` up to multiples of :attr:`multiple`."""
+        b, k, c, h, w = context.shape
+        m = self.multiple
+        ph, pw = (-h) % m, (-w) % m
+        if not (ph or pw):
+            return context
+        padded = F.pad(context.reshape(b, k * c, h, w), (0, pw, 0, ph), mode="replicate")
+        return padded.reshape(b, k, c, h + ph, w + pw)
+
+    def predict_step(
+        self, context: torch.Tensor, actions: torch.Tensor | None = None, state: GeneratorState | None = None
+    ) -> tuple[torch.Tensor, GeneratorState | None]:
+        """The finest prediction for frames of any size, and the new state.
+
+        Args:
+            context: ``(B, K, C, H, W)`` in [-1, 1].
+            actions: ``(B, K)`` or ``(B,)`` long, when action-conditioned.
+            state: the previous step's state (``None``: zero). Its tensors have the padded frame size
+                (the next multiple of :attr:`multiple`), as the state this method returns.
+
+        Returns:
+            ``((B, C, H, W)`` clamped to [-1, 1], the new state or ``None`` when not recurrent``)``.
+        """
+        h, w = context.shape[-2:]
+        preds, new_state = self.step(self._pad(context), actions, state)
+        return preds[-1][..., :h, :w].clamp(-1.0, 1.0), new_state
+
     def predict(self, context: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
-        """The finest prediction for frames of any size.
+        """The finest prediction for frames of any size (a recurrent generator: from the zero state).
 
         Args:
             context: ``(B, K, C, H, W)`` in [-1, 1].
@@ -301,13 +433,7 @@ class MultiScaleGenerator(nn.Module):
             ``(B, C, H, W)`` clamped to [-1, 1].
         """
         h, w = context.shape[-2:]
-        m = self.multiple
-        ph, pw = (-h) % m, (-w) % m
-        if ph or pw:
-            b, k, c = context.shape[:3]
-            padded = F.pad(context.reshape(b, k * c, h, w), (0, pw, 0, ph), mode="replicate")
-            context = padded.reshape(b, k, c, h + ph, w + pw)
-        return self(context, actions)[-1][..., :h, :w].clamp(-1.0, 1.0)
+        return self(self._pad(context), actions)[-1][..., :h, :w].clamp(-1.0, 1.0)
 
 
 class _ScaleDiscriminator(nn.Module):
