@@ -287,6 +287,9 @@ class Dream:
         predictor: an action-conditioned next-frame model.
         frames: uint8 ``(K, H, W, C)`` start frames (converted as the model's data).
         actions: the ``K - 1`` actions between them (``actions[t]`` leads from frame ``t`` to ``t + 1``).
+
+    A recurrent model's state (``self.state``) is carried from one ``step`` to the next, as in a rollout,
+    and cleared by ``reset``.
     """
 
     def __init__(self, predictor: Predictor, frames: np.ndarray, actions: Sequence[int]) -> None:
@@ -309,6 +312,7 @@ class Dream:
         self.actions[0, :-1] = torch.from_numpy(actions)
         self.frame = frames[-1]
         self.steps = 0
+        self.state = None  # a recurrent model's state: zero at the start frames, then carried by step
         return self.frame
 
     @torch.no_grad()
@@ -318,7 +322,10 @@ class Dream:
         if not 0 <= action < n:
             raise PlayError(f"action {action} is outside the model's {n} actions (0-{n - 1})")
         self.actions[0, -1] = action
-        nxt = rollout(self.predictor.generator, self.context, 1, self.actions)[:, 0].clamp(-1, 1)
+        frames, self.state = rollout(
+            self.predictor.generator, self.context, 1, self.actions, self.state, return_state=True
+        )
+        nxt = frames[:, 0].clamp(-1, 1)
         self.context = torch.cat([self.context[:, 1:], nxt.unsqueeze(1)], dim=1)
         self.actions = torch.roll(self.actions, -1, dims=1)
         self.frame = to_uint8(nxt[0])

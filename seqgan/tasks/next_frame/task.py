@@ -237,11 +237,24 @@ class NextFrameTask(GANTask):
     def _rollout_train(
         self, generator: nn.Module, context: torch.Tensor, actions: torch.Tensor | None, n: int, detach: bool
     ) -> list[list[torch.Tensor]]:
-        """``n`` steps of per-scale predictions, the finest fed back as context."""
+        """``n`` steps of per-scale predictions, the finest fed back as context.
+
+        A recurrent generator carries its state across the steps, from the zero state at the context
+        (as :func:`seqgan.predict.rollout`); ``detach`` cuts the gradient through the state as through
+        the fed-back frame.
+        """
         k = context.shape[1]
+        # DDP wraps the generator in its turn: the flag lives on the module inside
+        recurrent = getattr(getattr(generator, "module", generator), "recurrent", False)
         out = []
+        state = None
         for s in range(n):
-            preds = generator(context, None if actions is None else actions[:, s : s + k])
+            window = None if actions is None else actions[:, s : s + k]
+            if recurrent:
+                preds, state = generator(context, window, state, return_state=True)
+                state = tuple(h.detach() for h in state) if detach else state
+            else:
+                preds = generator(context, window)
             out.append(preds)
             # fed back as at inference (predict() clamps to [-1, 1])
             nxt = preds[-1].clamp(-1.0, 1.0)
