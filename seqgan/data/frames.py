@@ -134,7 +134,9 @@ class FrameWindows(Dataset):
     leads to from the last context frame (the episode's ``branches``), and its action by that one (the
     draw from ``(seed, index)``). The recorded policy's action is predictable from the context (a sticky
     policy keeps moving the way it moved); a drawn action is not, so only a model that reads the action
-    predicts its outcome.
+    predicts its outcome. With ``action_masks`` (same episodes) every item also holds
+    ``"action_mask"``: float32 ``(1, H, W)``, 1 where the branches of the last context frame differ
+    between actions — the pixels the action decides, which a loss can weigh (``loss.action_weight``).
 
     Args:
         scp_path: ``data/<set>/episodes.scp``.
@@ -150,6 +152,7 @@ class FrameWindows(Dataset):
         min_motion: patch motion threshold (see above); 0 disables the motion preference.
         motion_tries: at most this many patch draws per example.
         branch_prob: the probability of a drawn action's branch as the target (see above).
+        action_masks: add each window's ``"action_mask"`` (see above; needs the branches).
 
     Raises:
         EpisodeError: the episode list or an episode is broken, frame shapes differ, some episodes
@@ -170,13 +173,14 @@ class FrameWindows(Dataset):
         min_motion: float = 0.0,
         motion_tries: int = 10,
         branch_prob: float = 0.0,
+        action_masks: bool = False,
     ) -> None:
         if not 0.0 <= branch_prob <= 1.0:
             raise ValueError(f"branch_prob must lie in [0, 1], got {branch_prob}")
-        if branch_prob > 0 and (horizon != 1 or not in_memory):
+        if (branch_prob > 0 or action_masks) and (horizon != 1 or not in_memory):
             raise ValueError(
-                f"branch_prob > 0 needs one-step windows held in memory (horizon 1, in_memory); got "
-                f"horizon {horizon}, in_memory {in_memory}"
+                f"branch_prob > 0 and action_masks need one-step windows held in memory (horizon 1, "
+                f"in_memory); got horizon {horizon}, in_memory {in_memory}"
             )
         if context < 1 or horizon < 1 or stride < 1 or motion_tries < 1:
             raise ValueError(
@@ -193,6 +197,8 @@ class FrameWindows(Dataset):
         self.min_motion = float(min_motion)
         self.motion_tries = int(motion_tries)
         self.branch_prob = float(branch_prob)
+        self.action_masks = bool(action_masks)
+        use_branches = self.branch_prob > 0 or self.action_masks
 
         entries = read_episodes_scp(self.scp_path)
         if not entries:
@@ -210,12 +216,12 @@ class FrameWindows(Dataset):
         num_actions = 0
         length = self.context + self.horizon
         for i, path in enumerate(self.episode_paths):
-            ep = read_episode(path, load_frames=self.in_memory, load_branches=self.branch_prob > 0)
-            if self.branch_prob > 0:
+            ep = read_episode(path, load_frames=self.in_memory, load_branches=use_branches)
+            if use_branches:
                 if ep.branches is None:
                     raise EpisodeError(
-                        f"{path}: no 'branches' array, which branch_prob > 0 needs; record the episodes "
-                        "with seqgan data atari --branches"
+                        f"{path}: no 'branches' array, which branch_prob > 0 and action_masks need; "
+                        "record the episodes with seqgan data atari --branches"
                     )
                 t, a = ep.branches.shape[:2]
                 converted = self._convert(ep.branches.reshape(t * a, *ep.branches.shape[2:]))
@@ -319,10 +325,17 @@ class FrameWindows(Dataset):
                 branch_action = int(rng.integers(branches.shape[0]))
                 window = window.copy()
                 window[k] = branches[branch_action]
+        if self.action_masks:
+            branches = self._branches[ep][t0 + k - 1]
+            differs = (branches != branches[:1]).any(axis=(0, 3))  # (H, W)
+            mask = np.broadcast_to((differs * 255).astype(np.uint8)[None, :, :, None], (1, *window.shape[1:]))
+            window = np.concatenate([window, mask])  # cut with the frames, split off below
         if self.patch_size > 0:
             window = self._patch(window, np.random.default_rng((abs(seed), index)))
         x = to_pm1(window)
-        item: dict[str, Any] = {"context": x[:k], "target": x[k:], "episode": ep, "start": t0}
+        item: dict[str, Any] = {"context": x[:k], "target": x[k : k + s], "episode": ep, "start": t0}
+        if self.action_masks:
+            item["action_mask"] = x[k + s, :1].add(1.0).div_(2.0)
         actions = self._actions[ep]
         if actions is not None:
             a = actions[t0 : t0 + k + s].copy()

@@ -329,3 +329,21 @@ def test_windows_branches_refused_where_they_cannot_work(tmp_path):
     plain = _make_set(tmp_path / "plain", [6], actions=True)
     with pytest.raises(EpisodeError, match="ep0.npz: no 'branches'.*--branches"):
         FrameWindows(plain, context=2, branch_prob=0.5)
+
+
+def test_windows_action_masks_mark_the_pixels_the_action_decides(tmp_path):
+    frames = np.zeros((5, 8, 8, 1), np.uint8)
+    acts = np.array([0, 1, 0, 1, -1])
+    branches = np.zeros((5, 2, 8, 8, 1), np.uint8)
+    branches[:, 1, 2:4, 5] = 200  # action 1 lights two pixels that action 0 leaves dark
+    path = tmp_path / "ep.npz"
+    write_episode(path, frames, actions=acts, meta={"num_actions": 2}, branches=branches)
+    write_episodes_scp(tmp_path / "episodes.scp", {"ep": str(path)})
+    ds = FrameWindows(tmp_path / "episodes.scp", context=2, action_masks=True)
+    mask = ds[0]["action_mask"]
+    assert mask.shape == (1, 8, 8) and mask.dtype == torch.float32
+    assert mask.sum() == 2 and mask[0, 2, 5] == 1 and mask[0, 3, 5] == 1
+    assert ds[0]["target"].shape == (1, 1, 8, 8)  # the mask is not a target frame
+    patched = FrameWindows(tmp_path / "episodes.scp", context=2, action_masks=True, patch_size=4)
+    item = patched[(0, 1)]
+    assert item["action_mask"].shape == (1, 4, 4) and item["target"].shape == (1, 1, 4, 4)

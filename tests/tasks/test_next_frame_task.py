@@ -80,6 +80,8 @@ def test_registered_and_config_checks(tmp_path):
         make_task(tmp_path, loss={"objective": "nsgam"})
     with pytest.raises(ConfigError, match="branch_prob 0.5 needs one-step windows"):
         make_task(tmp_path, data={"branch_prob": 0.5})  # horizon 3
+    with pytest.raises(ConfigError, match="action_weight needs one-step windows"):
+        make_task(tmp_path, loss={"action_weight": 10.0})
 
 
 def test_actions_required_when_the_model_is_conditioned(tmp_path):
@@ -406,3 +408,20 @@ def test_motion_weight_raises_the_lp_term_of_the_moving_pixels(tmp_path):
     )
     with pytest.raises(ConfigError, match="motion_weight"):
         make_task(tmp_path, loss={"motion_weight": -1.0})
+
+
+def test_action_weight_raises_the_lp_term_where_the_mask_is(tmp_path):
+    plain = make_task(tmp_path, data={"horizon": 1})
+    weighted = make_task(tmp_path, data={"horizon": 1}, loss={"action_weight": 50.0})
+    batch = batch_of(plain)
+    nets = nets_of(plain)
+    lp_plain = plain.generator_turn(batch, nets).stats["g_lp"]
+    none = torch.zeros_like(batch["target"][:, 0, :1])
+    torch.testing.assert_close(
+        weighted.generator_turn({**batch, "action_mask": none}, nets).stats["g_lp"], lp_plain
+    )
+    # a mask over the whole frame: every pixel weighs 51, the mean lp term too
+    everywhere = torch.ones_like(none)
+    torch.testing.assert_close(
+        weighted.generator_turn({**batch, "action_mask": everywhere}, nets).stats["g_lp"], 51 * lp_plain
+    )

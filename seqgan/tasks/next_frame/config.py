@@ -103,6 +103,9 @@ class FrameLossConfig:
     detach_feedback: bool = False  # stop gradients through fed-back predictions
     # the lp term weighs pixels that change from the previous true frame 1 + motion_weight (0: off)
     motion_weight: float = 0.0
+    # the lp term also weighs the pixels the action decides (where the episodes' branches differ
+    # between actions) 1 + action_weight (0: off; needs branches, one-step windows)
+    action_weight: float = 0.0
     # > 0: a temporal critic judges whole rolled-out clips; the generator adds temporal_weight times
     # its adversarial loss (0: off, no temporal critic is built)
     temporal_weight: float = 0.0
@@ -111,7 +114,14 @@ class FrameLossConfig:
         found = [resolves("objective", lambda: get_objective(self.objective, **self.objective_options))]
         found += [
             at_least(self, key, 0)
-            for key in ("adv_weight", "lp_weight", "gdl_weight", "gp_weight", "motion_weight")
+            for key in (
+                "adv_weight",
+                "lp_weight",
+                "gdl_weight",
+                "gp_weight",
+                "motion_weight",
+                "action_weight",
+            )
         ]
         found.append(at_least(self, "temporal_weight", 0, "0: no temporal critic"))
         found += [
@@ -183,6 +193,11 @@ class NextFrameConfig(ExperimentConfig):
             )
         if self.loss.wrong_action_prob > 0 and self.model.num_actions < 2:
             found.append("loss.wrong_action_prob needs an action-conditioned model (model.num_actions >= 2)")
+        if self.loss.action_weight > 0 and (self.data.horizon != 1 or not self.data.in_memory):
+            found.append(
+                f"loss.action_weight needs one-step windows in memory (data.horizon 1, data.in_memory "
+                f"true); got horizon {self.data.horizon}, in_memory {self.data.in_memory}"
+            )
         if self.loss.temporal_weight > 0 and longest < 2:
             found.append(
                 f"loss.temporal_weight needs rollouts of n >= 2 steps to judge, but the curriculum's "

@@ -15,7 +15,10 @@ clip?" for the generator's fed-back predictions too.
 
 With ``loss.motion_weight`` λ > 0 the ℓp term weighs each pixel ``1 + λ m``, where ``m`` is 1 where the
 target differs from the true frame before it (average-pooled per scale): the few pixels that move (the
-ball, the paddles) otherwise hardly enter a mean dominated by the static background.
+ball, the paddles) otherwise hardly enter a mean dominated by the static background. With
+``loss.action_weight`` μ > 0 it adds ``μ d``, where ``d`` (the dataset's ``action_mask``, from the
+episodes' emulator branches) is 1 where the frames every action leads to differ: the pixels the action
+decides, under 1 % of a Pong frame.
 
 Negatives besides the generator's output (all labelled fake in the discriminator loss):
 
@@ -137,6 +140,7 @@ class NextFrameTask(GANTask):
                 min_motion=d.min_motion,
                 motion_tries=d.motion_tries,
                 branch_prob=d.branch_prob,
+                action_masks=self.config.loss.action_weight > 0,
                 **self._window_args(),
             )
             self._check_dataset(self._train_set, d.train_scp)
@@ -402,9 +406,14 @@ class NextFrameTask(GANTask):
             if lc.adv_weight > 0:
                 logits = nets.discriminator(preds, windows[:, s : s + k], act)
                 adv_t = adv_t + sum(self.objective.generator_loss(lg) for lg in logits)
-            if lc.motion_weight > 0:
-                moved = (target[:, s] != windows[:, s + k - 1]).any(1, keepdim=True).to(target.dtype)
-                weights = [1.0 + lc.motion_weight * m for m in self._pyramid(moved, preds)]
+            if lc.motion_weight > 0 or lc.action_weight > 0:
+                weight = torch.ones_like(target[:, s, :1])
+                if lc.motion_weight > 0:
+                    moved = (target[:, s] != windows[:, s + k - 1]).any(1, keepdim=True).to(target.dtype)
+                    weight = weight + lc.motion_weight * moved
+                if lc.action_weight > 0:  # one-step windows: the mask is of step 0
+                    weight = weight + lc.action_weight * batch["action_mask"].to(target.dtype)
+                weights = self._pyramid(weight, preds)
                 lp_t = lp_t + sum(weighted_lp_loss(p, r, w, lc.p) for p, r, w in zip(preds, real, weights))
             else:
                 lp_t = lp_t + sum(lp_loss(p, r, lc.p) for p, r in zip(preds, real))
