@@ -57,8 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--branches",
         action="store_true",
-        help="also record the frame every action leads to from every state (emulator branches; "
+        help="also record the frames every action leads to from every state (emulator branches; "
         "a training target that shows the effect of every action, data.branch_prob)",
+    )
+    g.add_argument(
+        "--branch-steps", type=int, default=1, help="with --branches: steps each action is held for (1)"
     )
     g.add_argument(
         "--list-games", action="store_true", help="print the games the installed ale-py ships and exit"
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             resize=tuple(args.resize) if args.resize else None,
             crop=tuple(args.crop),
             branches=args.branches,
+            branch_steps=args.branch_steps,
         )
         cfg.check()
     except ValueError as e:
@@ -93,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     ale_py = require("ale_py", "frames")
 
     params = asdict(cfg)
-    if not cfg.branches:
-        del params["branches"]  # the settings of corpora recorded before branches existed
+    if not cfg.branches:  # the settings of corpora recorded before branches existed
+        del params["branches"], params["branch_steps"]
     settings = {"params": params, "seed": args.seed, "ale_py": ale_py.__version__}
     return run_corpus(
         args,

@@ -10,9 +10,10 @@ File layout (``np.savez_compressed``-compatible, read with ``allow_pickle=False`
   ``t -> t + 1`` (the reward for ``actions[t]``); ``0`` where no action followed;
 * ``terminated``: bool ``(T,)``. ``terminated[t]`` marks frame ``t`` as terminal: no transition leads
   out of it, so a training window never spans ``t -> t + 1``;
-* ``branches`` (optional): uint8 ``(T, A, H, W, C)``. ``branches[t, a]`` is the frame action ``a``
-  leads to from frame ``t`` (recorded from the emulator's state, ``seqgan data atari --branches``), so
-  the outcome of every action is known, not only of the one taken; zeros where no transition follows;
+* ``branches`` (optional): uint8 ``(T, A, S, H, W, C)``. ``branches[t, a, s]`` is the frame after
+  holding action ``a`` for ``s + 1`` steps from frame ``t`` (recorded from the emulator's state,
+  ``seqgan data atari --branches``), so the outcome of every action is known, not only of the one
+  taken; zeros where no transition follows;
 * ``meta``: a JSON object stored as a 0-d unicode array (source, game, frameskip, sticky-action
   probability, seed, versions, ``num_actions``, ``action_meanings``, ...).
 
@@ -64,8 +65,8 @@ class Episode:
         rewards: float32 ``(T,)`` or ``None``; reward of the transition ``t -> t + 1``.
         terminated: bool ``(T,)``; frame ``t`` is terminal.
         meta: the metadata dictionary.
-        branches: uint8 ``(T, A, H, W, C)`` or ``None``; ``branches[t, a]`` is the frame action ``a``
-            leads to from frame ``t``.
+        branches: uint8 ``(T, A, S, H, W, C)`` or ``None``; ``branches[t, a, s]`` is the frame after
+            holding action ``a`` for ``s + 1`` steps from frame ``t``.
     """
 
     frames: np.ndarray
@@ -138,16 +139,17 @@ def _check_arrays(
 def _check_branches(
     where: str, branches: np.ndarray, frames_shape: tuple[int, ...], num_actions: int | None
 ) -> None:
-    """Raises :class:`EpisodeError` unless ``branches`` is uint8 ``(T, A, H, W, C)`` matching the frames."""
+    """Raises :class:`EpisodeError` unless ``branches`` is uint8 ``(T, A, S, H, W, C)`` matching the frames."""
     t, rest = frames_shape[0], tuple(frames_shape[1:])
     if (
         branches.dtype != np.uint8
-        or branches.ndim != 5
+        or branches.ndim != 6
         or branches.shape[0] != t
-        or branches.shape[2:] != rest
+        or branches.shape[3:] != rest
     ):
         raise EpisodeError(
-            f"{where}: 'branches' must be uint8 (T, A, H, W, C) = ({t}, A, {', '.join(map(str, rest))}); "
+            f"{where}: 'branches' must be uint8 (T, A, S, H, W, C) = ({t}, A, S, "
+            f"{', '.join(map(str, rest))}); "
             f"got {branches.dtype} {branches.shape}"
         )
     if num_actions is not None and branches.shape[1] != num_actions:
@@ -175,7 +177,7 @@ def write_episode(
         rewards: ``(T,)`` reward of the transition ``t -> t + 1``.
         terminated: bools ``(T,)``; all False when omitted.
         meta: JSON-serialisable metadata; ``format`` and ``versions`` (seqgan, numpy) are added.
-        branches: uint8 ``(T, A, H, W, C)``: the frame each action leads to from each frame.
+        branches: uint8 ``(T, A, S, H, W, C)``: the frames each action held for 1..S steps leads to.
 
     Raises:
         EpisodeError: the arrays do not follow the layout above.
@@ -233,7 +235,7 @@ def read_episode(
         path: an episode ``.npz``.
         load_frames: False reads everything but the frames (``frames`` is then an empty
             ``(0, H, W, C)`` array with the right frame shape) — cheap for metadata and statistics.
-        load_branches: also read ``branches`` (A times the size of the frames); with False, or when
+        load_branches: also read ``branches`` (A x S times the size of the frames); with False, or when
             the file has none, ``branches`` is None.
 
     Raises:

@@ -129,14 +129,15 @@ class FrameWindows(Dataset):
     does, the draw with the most motion is kept. (Mathieu et al. trained on 32x32 patches chosen to
     contain enough motion; the threshold is this toolkit's choice, e.g. 1e-3.)
 
-    With ``branch_prob > 0`` (episodes recorded with ``seqgan data atari --branches``, one-step
-    windows) a window's target is, with that probability, replaced by the frame a uniformly drawn action
-    leads to from the last context frame (the episode's ``branches``), and its action by that one (the
-    draw from ``(seed, index)``). The recorded policy's action is predictable from the context (a sticky
-    policy keeps moving the way it moved); a drawn action is not, so only a model that reads the action
-    predicts its outcome. With ``action_masks`` (same episodes) every item also holds
-    ``"action_mask"``: float32 ``(1, H, W)``, 1 where the branches of the last context frame differ
-    between actions — the pixels the action decides, which a loss can weigh (``loss.action_weight``).
+    With ``branch_prob > 0`` (episodes recorded with ``seqgan data atari --branches``, whose branches
+    hold at least ``horizon`` steps) a window's targets are, with that probability, replaced by the
+    frames of a uniformly drawn action held for ``horizon`` steps from the last context frame (the
+    episode's ``branches``), and its actions from the last context frame on by that one (the draw from
+    ``(seed, index)``). The recorded policy's action is predictable from the context (a sticky policy
+    keeps moving the way it moved); a drawn action is not, so only a model that reads the action predicts
+    its outcome. With ``action_masks`` (same episodes) every item also holds ``"action_mask"``: float32
+    ``(S, 1, H, W)``, 1 where the branches of the last context frame differ between actions at step
+    ``s`` — the pixels the action decides, which a loss can weigh (``loss.action_weight``).
 
     Args:
         scp_path: ``data/<set>/episodes.scp``.
@@ -177,11 +178,8 @@ class FrameWindows(Dataset):
     ) -> None:
         if not 0.0 <= branch_prob <= 1.0:
             raise ValueError(f"branch_prob must lie in [0, 1], got {branch_prob}")
-        if (branch_prob > 0 or action_masks) and (horizon != 1 or not in_memory):
-            raise ValueError(
-                f"branch_prob > 0 and action_masks need one-step windows held in memory (horizon 1, "
-                f"in_memory); got horizon {horizon}, in_memory {in_memory}"
-            )
+        if (branch_prob > 0 or action_masks) and not in_memory:
+            raise ValueError("branch_prob > 0 and action_masks need the episodes in memory (in_memory)")
         if context < 1 or horizon < 1 or stride < 1 or motion_tries < 1:
             raise ValueError(
                 f"context ({context}), horizon ({horizon}), stride ({stride}) and motion_tries ({motion_tries}) "
@@ -223,9 +221,15 @@ class FrameWindows(Dataset):
                         f"{path}: no 'branches' array, which branch_prob > 0 and action_masks need; "
                         "record the episodes with seqgan data atari --branches"
                     )
-                t, a = ep.branches.shape[:2]
-                converted = self._convert(ep.branches.reshape(t * a, *ep.branches.shape[2:]))
-                self._branches.append(converted.reshape(t, a, *converted.shape[1:]))
+                t, a, steps = ep.branches.shape[:3]
+                if steps < self.horizon:
+                    raise EpisodeError(
+                        f"{path}: its branches hold {steps} step(s), fewer than the windows' {self.horizon}; "
+                        f"record the episodes with --branch-steps {self.horizon}"
+                    )
+                flat = ep.branches[:, :, : self.horizon].reshape(t * a * self.horizon, *ep.branches.shape[3:])
+                converted = self._convert(flat)
+                self._branches.append(converted.reshape(t, a, self.horizon, *converted.shape[1:]))
             if self.in_memory:
                 frames = self._convert(ep.frames)
                 ep_shape = frames.shape[1:]
@@ -321,28 +325,27 @@ class FrameWindows(Dataset):
         if self.branch_prob > 0:
             rng = np.random.default_rng((abs(seed), index, 1))
             if rng.random() < self.branch_prob:
-                branches = self._branches[ep][t0 + k - 1]  # (A, H, W, C): every action's next frame
+                branches = self._branches[ep][t0 + k - 1]  # (A, S, H, W, C): every action, held
                 branch_action = int(rng.integers(branches.shape[0]))
-                window = window.copy()
-                window[k] = branches[branch_action]
+                window = np.concatenate([window[:k], branches[branch_action]])
         if self.action_masks:
             branches = self._branches[ep][t0 + k - 1]
-            differs = (branches != branches[:1]).any(axis=(0, 3))  # (H, W)
-            mask = np.broadcast_to((differs * 255).astype(np.uint8)[None, :, :, None], (1, *window.shape[1:]))
+            differs = (branches != branches[:1]).any(axis=(0, 4))  # (S, H, W)
+            mask = np.broadcast_to((differs * 255).astype(np.uint8)[..., None], (s, *window.shape[1:]))
             window = np.concatenate([window, mask])  # cut with the frames, split off below
         if self.patch_size > 0:
             window = self._patch(window, np.random.default_rng((abs(seed), index)))
         x = to_pm1(window)
         item: dict[str, Any] = {"context": x[:k], "target": x[k : k + s], "episode": ep, "start": t0}
         if self.action_masks:
-            item["action_mask"] = x[k + s, :1].add(1.0).div_(2.0)
+            item["action_mask"] = x[k + s :, :1].add(1.0).div_(2.0)
         actions = self._actions[ep]
         if actions is not None:
             a = actions[t0 : t0 + k + s].copy()
             if a[-1] == ACTION_NONE:
                 a[-1] = 0  # the slot after the last target predicts nothing; keep indices valid
             if branch_action is not None:
-                a[k - 1] = branch_action
+                a[k - 1 :] = branch_action  # held from the last context frame on
             item["actions"] = torch.from_numpy(a)
         return item
 

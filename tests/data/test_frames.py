@@ -260,14 +260,20 @@ def test_sequences_for_rollouts(tmp_path):
 # -- emulator branches ---------------------------------------------------------------------------------
 
 
-def _branch_set(tmp_path, t=6, num_actions=3):
-    """One episode whose branch frame for (t, a) holds 100 + 10 a + t, so a target names its branch."""
+def _branch_set(tmp_path, t=6, num_actions=3, steps=2):
+    """One episode whose branch frame for (t, a, s) holds 100 + 40 s + 10 a + t, so a target names its
+    branch."""
     frames = _frames(t)
     acts = (np.arange(t) % num_actions).astype(np.int64)
     acts[-1] = -1
-    values = 100 + 10 * np.arange(num_actions)[None, :] + np.arange(t)[:, None]
+    values = (
+        100
+        + 40 * np.arange(steps)[None, None, :]
+        + 10 * np.arange(num_actions)[None, :, None]
+        + np.arange(t)[:, None, None]
+    )
     branches = np.broadcast_to(
-        values.astype(np.uint8)[:, :, None, None, None], (t, num_actions, 8, 8, 1)
+        values.astype(np.uint8)[..., None, None, None], (t, num_actions, steps, 8, 8, 1)
     ).copy()
     path = tmp_path / "eps" / "ep0.npz"
     write_episode(path, frames, actions=acts, meta={"num_actions": num_actions}, branches=branches)
@@ -318,12 +324,21 @@ def test_windows_branch_targets(tmp_path):
     ]
     assert 0.3 < np.mean(kinds) < 0.7
     torch.testing.assert_close(half[(2, 7)]["target"], half[(2, 7)]["target"])  # seeded
+    # two-step windows: the drawn action held for both target frames
+    held = FrameWindows(scp, context=2, horizon=2, branch_prob=1.0)
+    item = held[(1, 5)]
+    a = int(item["actions"][1])
+    assert item["actions"][1:].tolist() == [a, a, a]  # the last slot predicts nothing
+    values = [round((float(item["target"][j, 0, 0, 0]) + 1) * 127.5) for j in range(2)]
+    assert values == [100 + 10 * a + item["start"] + 1, 140 + 10 * a + item["start"] + 1]
 
 
 def test_windows_branches_refused_where_they_cannot_work(tmp_path):
     scp, _, _ = _branch_set(tmp_path)
-    with pytest.raises(ValueError, match="horizon 1"):
-        FrameWindows(scp, context=2, horizon=2, branch_prob=0.5)
+    with pytest.raises(EpisodeError, match="ep0.npz: its branches hold 2 step.*--branch-steps 3"):
+        FrameWindows(scp, context=2, horizon=3, branch_prob=0.5)
+    with pytest.raises(ValueError, match="in memory"):
+        FrameWindows(scp, context=2, branch_prob=0.5, in_memory=False)
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         FrameWindows(scp, context=2, branch_prob=1.5)
     plain = _make_set(tmp_path / "plain", [6], actions=True)
@@ -334,16 +349,16 @@ def test_windows_branches_refused_where_they_cannot_work(tmp_path):
 def test_windows_action_masks_mark_the_pixels_the_action_decides(tmp_path):
     frames = np.zeros((5, 8, 8, 1), np.uint8)
     acts = np.array([0, 1, 0, 1, -1])
-    branches = np.zeros((5, 2, 8, 8, 1), np.uint8)
-    branches[:, 1, 2:4, 5] = 200  # action 1 lights two pixels that action 0 leaves dark
+    branches = np.zeros((5, 2, 1, 8, 8, 1), np.uint8)
+    branches[:, 1, 0, 2:4, 5] = 200  # action 1 lights two pixels that action 0 leaves dark
     path = tmp_path / "ep.npz"
     write_episode(path, frames, actions=acts, meta={"num_actions": 2}, branches=branches)
     write_episodes_scp(tmp_path / "episodes.scp", {"ep": str(path)})
     ds = FrameWindows(tmp_path / "episodes.scp", context=2, action_masks=True)
     mask = ds[0]["action_mask"]
-    assert mask.shape == (1, 8, 8) and mask.dtype == torch.float32
-    assert mask.sum() == 2 and mask[0, 2, 5] == 1 and mask[0, 3, 5] == 1
+    assert mask.shape == (1, 1, 8, 8) and mask.dtype == torch.float32
+    assert mask.sum() == 2 and mask[0, 0, 2, 5] == 1 and mask[0, 0, 3, 5] == 1
     assert ds[0]["target"].shape == (1, 1, 8, 8)  # the mask is not a target frame
     patched = FrameWindows(tmp_path / "episodes.scp", context=2, action_masks=True, patch_size=4)
     item = patched[(0, 1)]
-    assert item["action_mask"].shape == (1, 4, 4) and item["target"].shape == (1, 1, 4, 4)
+    assert item["action_mask"].shape == (1, 1, 4, 4) and item["target"].shape == (1, 1, 4, 4)

@@ -252,14 +252,16 @@ def test_atari_branches_show_every_action_without_changing_the_recording():
         game="Pong", max_frames=40, resize=(40, 40), grayscale=True, sticky_actions=0.0, policy="sticky"
     )
     plain = record_atari_episode(cfg, seed=3, index=0)
-    cfg.branches = True
+    cfg.branches, cfg.branch_steps = True, 3
     ep = record_atari_episode(cfg, seed=3, index=0)
     np.testing.assert_array_equal(ep["frames"], plain["frames"])  # the branches leave the game alone
     np.testing.assert_array_equal(ep["actions"], plain["actions"])
     b, f, a = ep["branches"], ep["frames"], ep["actions"]
-    assert b.shape == (40, 6, 40, 40, 1) and b.dtype == np.uint8 and not b[-1].any()
+    assert b.shape == (40, 6, 3, 40, 40, 1) and b.dtype == np.uint8 and not b[-1].any()
     for t in range(39):  # without sticky actions the taken action's branch is the recorded next frame
-        np.testing.assert_array_equal(b[t, a[t]], f[t + 1])
-    outcomes = [len({b[t, i].tobytes() for i in range(6)}) for t in range(39)]
+        np.testing.assert_array_equal(b[t, a[t], 0], f[t + 1])
+        if t + 3 < 40 and a[t] == a[t + 1] == a[t + 2]:  # held for three steps by the policy too
+            np.testing.assert_array_equal(b[t, a[t]], f[t + 1 : t + 4])
+    outcomes = [len({b[t, i, 0].tobytes() for i in range(6)}) for t in range(39)]
     assert max(outcomes) >= 2  # the actions lead to different frames
     assert "branches" in ep["meta"] and "branches" not in plain

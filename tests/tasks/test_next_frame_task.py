@@ -78,10 +78,10 @@ def test_registered_and_config_checks(tmp_path):
         make_task(tmp_path, actions=False, loss={"wrong_action_prob": 0.5})
     with pytest.raises(ConfigError, match="objective"):
         make_task(tmp_path, loss={"objective": "nsgam"})
-    with pytest.raises(ConfigError, match="branch_prob 0.5 needs one-step windows"):
-        make_task(tmp_path, data={"branch_prob": 0.5})  # horizon 3
-    with pytest.raises(ConfigError, match="action_weight needs one-step windows"):
-        make_task(tmp_path, loss={"action_weight": 10.0})
+    with pytest.raises(ConfigError, match="branch_prob 0.5 needs the episodes in memory"):
+        make_task(tmp_path, data={"branch_prob": 0.5, "in_memory": False})
+    with pytest.raises(ConfigError, match="action_weight needs the episodes in memory"):
+        make_task(tmp_path, data={"in_memory": False}, loss={"action_weight": 10.0})
 
 
 def test_actions_required_when_the_model_is_conditioned(tmp_path):
@@ -416,7 +416,7 @@ def test_action_weight_raises_the_lp_term_where_the_mask_is(tmp_path):
     batch = batch_of(plain)
     nets = nets_of(plain)
     lp_plain = plain.generator_turn(batch, nets).stats["g_lp"]
-    none = torch.zeros_like(batch["target"][:, 0, :1])
+    none = torch.zeros_like(batch["target"][:, :, :1])
     torch.testing.assert_close(
         weighted.generator_turn({**batch, "action_mask": none}, nets).stats["g_lp"], lp_plain
     )

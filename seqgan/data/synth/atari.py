@@ -14,9 +14,9 @@ makes the effect of actions easier to learn.
 
 With ``branches`` the emulator also shows what *every* action does at every step: before each step
 its state is cloned (``ALEInterface.cloneState``) into a second emulator with sticky actions off, where
-each action of the minimal set is played for one step (``frameskip`` frames, the last one kept); the
-converted screens are the episode's ``branches`` array, ``branches[t, a]`` the frame action ``a`` leads
-to from frame ``t``. The recording itself is unchanged (the second emulator never touches the first),
+each action of the minimal set is held for ``branch_steps`` steps (``frameskip`` frames each, the last
+one kept); the converted screens are the episode's ``branches`` array, ``branches[t, a, s]`` the frame
+after holding action ``a`` for ``s + 1`` steps from frame ``t``. The recording itself is unchanged (the second emulator never touches the first),
 so a corpus with branches has the same frames and actions as one without. A policy's actions are
 correlated with what the frames already show (a sticky policy keeps moving the paddle the way it
 moved), so a model trained on the recorded transitions alone can predict well while ignoring the
@@ -51,7 +51,8 @@ class AtariConfig:
     grayscale: bool = False
     resize: tuple[int, int] | None = None  # (H, W), after cropping
     crop: tuple[int, int, int, int] = (0, 0, 0, 0)  # rows/columns removed: top, bottom, left, right
-    branches: bool = False  # also record the frame every action leads to from every state
+    branches: bool = False  # also record the frames every action leads to from every state
+    branch_steps: int = 1  # with branches: each action is held for this many steps
 
     def check(self) -> None:
         if self.frameskip < 1 or self.max_frames < 1:
@@ -60,6 +61,8 @@ class AtariConfig:
             )
         if not 0 <= self.sticky_actions <= 1 or not 0 <= self.repeat_prob <= 1:
             raise ValueError("atari: sticky-action and repeat probabilities must lie in [0, 1]")
+        if self.branch_steps < 1:
+            raise ValueError(f"atari: branch_steps must be >= 1; got {self.branch_steps}")
         if self.policy not in POLICIES:
             raise ValueError(f"atari: unknown policy {self.policy!r}; choose from: {', '.join(POLICIES)}")
 
@@ -123,16 +126,20 @@ def _convert(frames: Sequence[np.ndarray], cfg: AtariConfig) -> np.ndarray:
     return x
 
 
-def _branch_screens(branch: Any, state: Any, action_set: Sequence[Any], frameskip: int) -> list[np.ndarray]:
-    """The screen each action leads to from ``state``, played for one step on the ``branch`` emulator."""
+def _branch_screens(
+    branch: Any, state: Any, action_set: Sequence[Any], frameskip: int, steps: int
+) -> list[np.ndarray]:
+    """The screens of each action held for ``steps`` steps from ``state`` on the ``branch`` emulator
+    (action-major; after a game over the last screen repeats)."""
     screens = []
     for a in action_set:
         branch.restoreState(state)
-        for _ in range(frameskip):
-            branch.act(a)
-            if branch.game_over(with_truncation=False):
-                break
-        screens.append(branch.getScreenRGB())
+        for _ in range(steps):
+            for _ in range(frameskip):
+                if branch.game_over(with_truncation=False):
+                    break
+                branch.act(a)
+            screens.append(branch.getScreenRGB())
     return screens
 
 
@@ -147,7 +154,8 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
     Returns:
         ``{"frames": uint8 (T, H, W, C), "actions": int64 (T,), "rewards": float32 (T,),
         "terminated": bool (T,), "meta": dict}`` for :func:`seqgan.data.episodes.write_episode`, and
-        with ``cfg.branches`` ``"branches"``: uint8 ``(T, A, H, W, C)`` (zeros after the last frame).
+        with ``cfg.branches`` ``"branches"``: uint8 ``(T, A, S, H, W, C)``, S = ``cfg.branch_steps``
+        (zeros after the last frame).
     """
     ale_py = require("ale_py", "frames")
 
@@ -177,7 +185,9 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
             a = int(rng.integers(n))
         prev = a
         if branch is not None:
-            branch_pending += _branch_screens(branch, ale.cloneState(), action_set, cfg.frameskip)
+            branch_pending += _branch_screens(
+                branch, ale.cloneState(), action_set, cfg.frameskip, cfg.branch_steps
+            )
             if len(branch_pending) >= 256:
                 branch_chunks.append(_convert(branch_pending, cfg))
                 branch_pending = []
@@ -201,8 +211,9 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
         if branch_pending:
             branch_chunks.append(_convert(branch_pending, cfg))
         after = np.concatenate(branch_chunks) if branch_chunks else np.zeros((0, *frames.shape[1:]), np.uint8)
-        branches = np.zeros((len(frames), n, *frames.shape[1:]), np.uint8)  # none after the last frame
-        branches[: len(frames) - 1] = after.reshape(len(frames) - 1, n, *frames.shape[1:])
+        shape = (n, cfg.branch_steps, *frames.shape[1:])
+        branches = np.zeros((len(frames), *shape), np.uint8)  # none after the last frame
+        branches[: len(frames) - 1] = after.reshape(len(frames) - 1, *shape)
     game_over = bool(ale.game_over(with_truncation=False))
     terminated = np.zeros(len(frames), bool)
     terminated[-1] = game_over
@@ -237,6 +248,9 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
         "meta": meta,
     }
     if branches is not None:
-        meta["branches"] = "branches[t, a]: the frame action a leads to from frame t (sticky actions off)"
+        meta["branches"] = (
+            "branches[t, a, s]: the frame after holding action a for s + 1 steps from frame t "
+            "(sticky actions off)"
+        )
         episode["branches"] = branches
     return episode

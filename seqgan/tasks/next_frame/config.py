@@ -61,8 +61,8 @@ class FrameDataConfig:
     min_motion: float = 0.0  # prefer patches with motion (see FrameWindows)
     motion_tries: int = 10
     in_memory: bool = True
-    # > 0: that fraction of the targets is the frame a drawn action leads to (the episodes' emulator
-    # branches, seqgan data atari --branches; one-step windows, horizon 1)
+    # > 0: that fraction of the windows' targets are the frames of a drawn action held from the last
+    # context frame (the episodes' emulator branches, seqgan data atari --branches)
     branch_prob: float = 0.0
 
     def check(self) -> list[str]:
@@ -76,11 +76,8 @@ class FrameDataConfig:
             at_least(self, "motion_tries", 1),
             in_range(self, "branch_prob", 0.0, 1.0),
         ]
-        if self.branch_prob > 0 and (self.horizon != 1 or not self.in_memory):
-            found.append(
-                f"branch_prob {self.branch_prob} needs one-step windows in memory (horizon 1, in_memory "
-                f"true); got horizon {self.horizon}, in_memory {self.in_memory}"
-            )
+        if self.branch_prob > 0 and not self.in_memory:
+            found.append(f"branch_prob {self.branch_prob} needs the episodes in memory (in_memory true)")
         if self.resize and (len(self.resize) != 2 or min(self.resize) < 1):
             found.append(f"resize must be empty or [H, W] with H, W >= 1, got {self.resize}")
         return collect(*found)
@@ -104,7 +101,7 @@ class FrameLossConfig:
     # the lp term weighs pixels that change from the previous true frame 1 + motion_weight (0: off)
     motion_weight: float = 0.0
     # the lp term also weighs the pixels the action decides (where the episodes' branches differ
-    # between actions) 1 + action_weight (0: off; needs branches, one-step windows)
+    # between actions) 1 + action_weight (0: off; needs branches)
     action_weight: float = 0.0
     # > 0: a temporal critic judges whole rolled-out clips; the generator adds temporal_weight times
     # its adversarial loss (0: off, no temporal critic is built)
@@ -193,11 +190,8 @@ class NextFrameConfig(ExperimentConfig):
             )
         if self.loss.wrong_action_prob > 0 and self.model.num_actions < 2:
             found.append("loss.wrong_action_prob needs an action-conditioned model (model.num_actions >= 2)")
-        if self.loss.action_weight > 0 and (self.data.horizon != 1 or not self.data.in_memory):
-            found.append(
-                f"loss.action_weight needs one-step windows in memory (data.horizon 1, data.in_memory "
-                f"true); got horizon {self.data.horizon}, in_memory {self.data.in_memory}"
-            )
+        if self.loss.action_weight > 0 and not self.data.in_memory:
+            found.append("loss.action_weight needs the episodes in memory (data.in_memory true)")
         if self.loss.temporal_weight > 0 and longest < 2:
             found.append(
                 f"loss.temporal_weight needs rollouts of n >= 2 steps to judge, but the curriculum's "

@@ -411,8 +411,8 @@ class NextFrameTask(GANTask):
                 if lc.motion_weight > 0:
                     moved = (target[:, s] != windows[:, s + k - 1]).any(1, keepdim=True).to(target.dtype)
                     weight = weight + lc.motion_weight * moved
-                if lc.action_weight > 0:  # one-step windows: the mask is of step 0
-                    weight = weight + lc.action_weight * batch["action_mask"].to(target.dtype)
+                if lc.action_weight > 0:
+                    weight = weight + lc.action_weight * batch["action_mask"][:, s].to(target.dtype)
                 weights = self._pyramid(weight, preds)
                 lp_t = lp_t + sum(weighted_lp_loss(p, r, w, lc.p) for p, r, w in zip(preds, real, weights))
             else:

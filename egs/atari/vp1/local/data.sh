@@ -18,7 +18,8 @@ crop=34,16,0,0       # rows/columns removed: top,bottom,left,right (Pong: the sc
 resize=80,80         # H,W after cropping (empty: keep)
 grayscale=true       # record one luma channel
 seed=0               # recording seed (the same seed gives the same episodes)
-branches=false       # true: also record the frame every action leads to from every state (data.branch_prob)
+branches=false       # true: also record the frames every action leads to from every state (data.branch_prob)
+branch_steps=1       # with --branches true: steps each action is held for
 corpus_dir=""        # where the corpus goes (default: downloads/<game>_<settings>_seed<seed>)
 help_message="Usage: $0 [options]
 Records Atari game play with actions and writes data/{train,dev,test}_<game>."
@@ -39,11 +40,12 @@ read -r -a _crop <<<"${crop//,/ }"
 read -r -a _resize <<<"${resize//,/ }"
 [ "${#_resize[@]}" -eq 0 ] || opts+=(--resize "${_resize[@]}")
 [ "${grayscale}" = false ] || opts+=(--grayscale)
-[ "${branches}" = false ] || opts+=(--branches)
+[ "${branches}" = false ] || opts+=(--branches --branch-steps "${branch_steps}")
 if [ -z "${corpus_dir}" ]; then
     settings="${num_episodes}x${max_frames}_split${split//,/-}_${policy}_crop${crop//[, ]/-}_${resize//[, ]/x}"
     [ "${grayscale}" = false ] || settings+=_grey
     [ "${branches}" = false ] || settings+=_branches
+    [ "${branches}" = false ] || [ "${branch_steps}" = 1 ] || settings+=${branch_steps}
     corpus_dir=downloads/${id}_${settings}_seed${seed}
 fi
 seqgan data atari --out "${corpus_dir}" "${opts[@]}"
