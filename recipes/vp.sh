@@ -144,8 +144,10 @@ if stage_selected 2; then
             log "  note: ${conf} differs from the copy in ${e}/conf.yaml; a resumed run takes the new settings"
         fi
         cp "${conf}" "${e}/conf.yaml"
-        args=(-c "${e}/conf.yaml" -o "${e}" "${common[@]}")
+        args=(-c "${e}/conf.yaml" -o "${e}")
+        # the options before the key=value overrides, which argparse takes as one positional list
         [ -z "${init_from}" ] || args+=(--init-from "${init_from}")
+        args+=("${common[@]}")
         args+=("${_extra[@]}")
         [ "${e}" = "${exp}" ] || args+=("${_baseline[@]}")  # the user's overrides first, the baseline's last
         sig=$(signature "${e}/conf.yaml" "${launcher[*]} ${args[*]} $(cksum <"data/${train_set}/episodes.scp")")
