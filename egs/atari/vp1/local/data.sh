@@ -45,7 +45,7 @@ if [ -z "${corpus_dir}" ]; then
     settings="${num_episodes}x${max_frames}_split${split//,/-}_${policy}_crop${crop//[, ]/-}_${resize//[, ]/x}"
     [ "${grayscale}" = false ] || settings+=_grey
     [ "${branches}" = false ] || settings+=_branches
-    [ "${branches}" = false ] || [ "${branch_steps}" = 1 ] || settings+=${branch_steps}
+    [ "${branches}" = false ] || [ "${branch_steps}" = 1 ] || settings+="${branch_steps}"
     corpus_dir=downloads/${id}_${settings}_seed${seed}
 fi
 seqgan data atari --out "${corpus_dir}" "${opts[@]}"
