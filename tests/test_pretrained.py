@@ -26,7 +26,7 @@ def test_registry_lists_names_by_task_and_marks_one_default():
     assert pretrained.default_model("next_frame").name == "pong"
     entry = pretrained.get("pong")
     assert entry.task == "next_frame" and entry.path.name == "pong.safetensors"
-    assert "conf/play_pong.yaml" in entry.recipe and entry.results.endswith("RESULTS.md")
+    assert "conf/tiny_branch_rollout.yaml" in entry.recipe and entry.results.endswith("RESULTS.md")
     assert (REPO / entry.results).is_file()
 
 
@@ -79,7 +79,7 @@ def test_the_pong_model_is_a_small_safetensors_file_with_its_game():
     assert raw["architecture"] == "MultiScaleGenerator" and tensors
     for key in ("game", "action_meanings", "frameskip", "crop", "game_size", "recipe"):
         assert key in raw, key
-    assert raw["game"] == "pong" and "conf/play_pong.yaml" in raw["recipe"]
+    assert raw["game"] == "pong" and "conf/tiny_branch_rollout.yaml" in raw["recipe"]
 
 
 def test_from_pretrained_loads_the_default_and_by_name():
@@ -93,7 +93,7 @@ def test_from_pretrained_loads_the_default_and_by_name():
 
 def test_pretrained_dream_follows_the_paddle_action():
     """From the real game's first frames, holding up and holding down for 6 steps give different paddles:
-    the dream changes where the paddle is, not elsewhere (0.83 against 0.12 grey levels for the shipped
+    the dream changes where the paddle is, not elsewhere (0.83 against 0.12 grey levels for the first shipped
     file; the real game's paddle columns differ by 1.5)."""
     pytest.importorskip("ale_py")
     from seqgan.play import Dream, Emulator, resolve_spec, start_frames

@@ -141,13 +141,15 @@ register(
         task="next_frame",
         description="Pong world model: 80x80 grey frames, 4 context frames, the 6 actions of the game",
         recipe=(
-            "cd egs/atari/vp1 && ./run.sh --conf conf/play_pong.yaml --baseline_tag '' "
-            "--local_data_opts '--num_episodes 40 --split 34,2,4 --max_frames 1000' && "
-            "python -m seqgan.pretrained.make exp/train_pong_play_pong/model.safetensors "
+            "cd egs/atari/vp1 && ./run.sh --stage 0 --stop_stage 2 --conf conf/tiny_branch_weighted.yaml "
+            "--baseline_tag '' --local_data_opts '--branches true --branch_steps 4' && "
+            "./run.sh --conf conf/tiny_branch_rollout.yaml --baseline_tag '' "
+            "--init_from exp/train_pong_tiny_branch_weighted/checkpoints/last.pt && "
+            "python -m seqgan.pretrained.make exp/train_pong_tiny_branch_rollout/model.safetensors "
             "data/train_pong/episodes.scp -o ../../../seqgan/pretrained/pong.safetensors "
-            "--recipe egs/atari/vp1/conf/play_pong.yaml"
+            "--recipe egs/atari/vp1/conf/tiny_branch_rollout.yaml"
         ),
-        results="egs/atari/vp1/results/play_pong/RESULTS.md",
+        results="egs/atari/vp1/results/tiny_branch_rollout_pong/RESULTS.md",
         default=True,
     )
 )
