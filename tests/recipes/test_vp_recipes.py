@@ -181,7 +181,9 @@ def test_sections_with_other_headings_are_kept_apart(tmp_path: Path) -> None:
     script.insert_section(results, play)
     text = results.read_text()
     assert text.count(script.SECTION) == 1 and "table" in text
-    assert text.count("### A session played inside the model") == 1 and "second" in text and "first" not in text
+    assert (
+        text.count("### A session played inside the model") == 1 and "second" in text and "first" not in text
+    )
 
 
 def test_counterfactual_section_replaces_an_earlier_one(tmp_path: Path) -> None:
