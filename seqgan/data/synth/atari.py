@@ -16,8 +16,9 @@ With ``branches`` the emulator also shows what *every* action does at every step
 its state is cloned (``ALEInterface.cloneState``) into a second emulator with sticky actions off, where
 each action of the minimal set is held for ``branch_steps`` steps (``frameskip`` frames each, the last
 one kept); the converted screens are the episode's ``branches`` array, ``branches[t, a, s]`` the frame
-after holding action ``a`` for ``s + 1`` steps from frame ``t``. The recording itself is unchanged (the second emulator never touches the first),
-so a corpus with branches has the same frames and actions as one without. A policy's actions are
+after holding action ``a`` for ``s + 1`` steps from frame ``t``. The recording itself is unchanged
+(the second emulator never touches the first), so a corpus with branches has the same frames and
+actions as one without. A policy's actions are
 correlated with what the frames already show (a sticky policy keeps moving the paddle the way it
 moved), so a model trained on the recorded transitions alone can predict well while ignoring the
 action; the branches show it the outcome of every action from the same state.
@@ -126,20 +127,24 @@ def _convert(frames: Sequence[np.ndarray], cfg: AtariConfig) -> np.ndarray:
     return x
 
 
-def _branch_screens(
+def play_step(ale: Any, action: Any, frameskip: int) -> np.ndarray:
+    """One recorded step: ``action`` for ``frameskip`` emulator frames (fewer at game over); the screen."""
+    for _ in range(frameskip):
+        ale.act(action)
+        if ale.game_over(with_truncation=False):
+            break
+    return ale.getScreenRGB()
+
+
+def branch_screens(
     branch: Any, state: Any, action_set: Sequence[Any], frameskip: int, steps: int
 ) -> list[np.ndarray]:
-    """The screens of each action held for ``steps`` steps from ``state`` on the ``branch`` emulator
-    (action-major; after a game over the last screen repeats)."""
+    """The screens of each action held for ``steps`` steps (:func:`play_step`) from ``state``, restored
+    on the ``branch`` emulator; action-major."""
     screens = []
     for a in action_set:
         branch.restoreState(state)
-        for _ in range(steps):
-            for _ in range(frameskip):
-                if branch.game_over(with_truncation=False):
-                    break
-                branch.act(a)
-            screens.append(branch.getScreenRGB())
+        screens += [play_step(branch, a, frameskip) for _ in range(steps)]
     return screens
 
 
@@ -185,7 +190,7 @@ def record_atari_episode(cfg: AtariConfig, seed: int, index: int) -> dict[str, A
             a = int(rng.integers(n))
         prev = a
         if branch is not None:
-            branch_pending += _branch_screens(
+            branch_pending += branch_screens(
                 branch, ale.cloneState(), action_set, cfg.frameskip, cfg.branch_steps
             )
             if len(branch_pending) >= 256:

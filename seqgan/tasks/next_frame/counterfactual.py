@@ -115,15 +115,6 @@ def _recording_config(meta: Mapping[str, Any], where: str) -> Any:
     return AtariConfig(**p)
 
 
-def _step(ale: Any, action: Any, frameskip: int) -> np.ndarray:
-    """One recorded step: ``action`` for ``frameskip`` emulator frames (fewer at game over); the screen."""
-    for _ in range(frameskip):
-        ale.act(action)
-        if ale.game_over(with_truncation=False):
-            break
-    return ale.getScreenRGB()
-
-
 def emulator_cases(
     episodes: Mapping[str, str],
     starts: Sequence[int],
@@ -183,7 +174,7 @@ def emulator_cases(
         for start in usable:
             last = start + context - 1
             while t < last:
-                screen = _step(replay, action_set[int(ep.actions[t])], cfg.frameskip)
+                screen = atari.play_step(replay, action_set[int(ep.actions[t])], cfg.frameskip)
                 t += 1
             if t > 0 and not np.array_equal(atari.convert_screens([screen], cfg)[0], ep.frames[t]):
                 raise ValueError(
@@ -191,10 +182,7 @@ def emulator_cases(
                     "(another ale-py version or settings?); record the corpus again"
                 )
             state = replay.cloneState()
-            screens = []
-            for a in action_set:
-                branch.restoreState(state)
-                screens += [_step(branch, a, cfg.frameskip) for _ in range(steps)]
+            screens = atari.branch_screens(branch, state, action_set, cfg.frameskip, steps)
             truth = prepare(atari.convert_screens(screens, cfg))
             frames = prepare(ep.frames[start : last + 1 + steps])
             cases.append(
